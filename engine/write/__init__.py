@@ -1,0 +1,1 @@
+"""Writers: result sheets into the staff's workbook, and exports of findings."""
