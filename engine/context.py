@@ -1,0 +1,56 @@
+"""What every check sees: the normalised, matched tables of one run, read-only.
+
+Checks are pure functions `check(ctx) -> findings DataFrame`; they never read files, print or
+raise for bad data. The pipeline builds one Context after reading and matching.
+
+Tables beyond the input sheets (engine.tables documents those):
+
+`invoice_totals` — one row per invoice (invoice lines grouped by `invoice_key`):
+    invoice, invoice_key, claim, claim_key, patient, patient_key, patient_id, patient_id_key,
+    payer, payer_key, service_date, invoice_date (datetime64), due_date (datetime64: the Due date
+    column, else invoice date + terms_days, else service date + terms_days; NaT if none),
+    billed_cents, insurance_paid_cents, patient_paid_cents, adjusted_cents, paid_cents
+    (insurance + patient), balance_cents (billed − paid − adjusted) — all Int64 cents, never NA —
+    lines (int), sheet, row, source (of the invoice's first row), match_method (str or NA),
+    match_confidence (float or NaN), in_plan (bool), plan (str or NA), plan_completed (bool).
+
+`payments` — the Payments table plus:
+    payment (label shown to staff: Payment ID, else "Payments row N"),
+    kind ("insurance" | "patient" | "adjustment"), duplicate (bool: a second recording of the
+    same money, see checks.duplicate_payment; not applied to balances).
+
+`applications` — how payments were applied; one row per (payment, invoice) pair:
+    payment_index (label of the payment's row in `payments`), invoice_key, applied_cents (Int64),
+    method (str), confidence (float in [0, 1]), recorded_invoice_key (what the staff recorded,
+    or NA). Only matches at or above `match_threshold` are here.
+
+`match_candidates` — matches considered but not applied (below threshold or ambiguous), same
+    columns as applications; shown to staff in explanations.
+
+`installments`, `plan_status` — see engine.plans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from engine.settings import Settings
+
+
+@dataclass(frozen=True)
+class Context:
+    as_of: pd.Timestamp
+    settings: Settings
+    tables: dict[str, pd.DataFrame]  # input sheets by canonical name (engine.tables.SHEETS)
+    invoice_totals: pd.DataFrame
+    payments: pd.DataFrame
+    applications: pd.DataFrame
+    match_candidates: pd.DataFrame
+    installments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    plan_status: pd.DataFrame = field(default_factory=pd.DataFrame)
+    remits: dict[str, pd.DataFrame] = field(default_factory=dict)  # engine.x12 tables
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.tables.get(name, pd.DataFrame())
