@@ -1,0 +1,1 @@
+"""Readers: the staff's workbook into typed tables (engine.tables documents their columns)."""

@@ -1,0 +1,137 @@
+"""Raw cell grids out of an xlsx/xlsm file, fast, with the facts calamine does not give.
+
+python-calamine reads cell values 10–20× faster than openpyxl, but it cannot say whether an empty
+cell is a formula Excel never calculated. That matters: a never-calculated total is not zero. So
+the sheet's XML is scanned once with a byte regex for formula cells without a cached value — cheap,
+and only when the sheet has formulas at all.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from python_calamine import CalamineWorkbook
+
+from engine.errors import InputError
+
+_REL = re.compile(rb"<Relationship\b[^>]*>")
+_ATTR = re.compile(rb'(\w+(?::\w+)?)="([^"]*)"')
+_SHEET = re.compile(rb"<sheet\b[^>]*>")
+# a cell with a formula and no (or an empty) cached value
+_FORMULA_CELL = re.compile(
+    rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*>\s*(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)\s*'
+    rb'(?:<v\s*/>|<v>([^<]*)</v>)?\s*(?:<is>.*?</is>\s*)?</c>', re.DOTALL)
+# Written by a library that never calculated the workbook: Excel is told to recalculate on load,
+# and the stored results are placeholders (0) rather than values.
+_FULL_CALC = re.compile(rb'<calcPr\b[^>]*\bfullCalcOnLoad="(?:1|true)"')
+
+
+def _attrs(tag: bytes) -> dict[str, str]:
+    return {k.decode(): v.decode("utf-8", "replace") for k, v in _ATTR.findall(tag)}
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n - 1
+
+
+@dataclass
+class Grid:
+    """One sheet's values, row 0 = Excel row 1, column 0 = column A."""
+
+    name: str
+    rows: list[list]
+    uncached: set[tuple[int, int]] = field(default_factory=set)  # (row0, col0) of uncalculated formulas
+
+
+class Workbook:
+    """An xlsx/xlsm opened for reading; sheets by name, case- and space-insensitively."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        try:
+            self._book = CalamineWorkbook.from_path(str(self.path))
+        except Exception as exc:  # calamine raises its own error types for corrupt files
+            raise InputError(f"cannot be opened as an Excel workbook ({type(exc).__name__})",
+                             file=self.path.name) from None
+        self.sheet_names: list[str] = list(self._book.sheet_names)
+        self._parts: dict[str, str] | None = None
+
+    @staticmethod
+    def _fold(name: str) -> str:
+        return re.sub(r"[\s_\-]", "", name).lower()
+
+    def find(self, wanted: str) -> str | None:
+        target = self._fold(wanted)
+        for name in self.sheet_names:
+            if self._fold(name) == target:
+                return name
+        return None
+
+    def _sheet_parts(self) -> dict[str, str]:
+        if self._parts is None:
+            parts: dict[str, str] = {}
+            try:
+                with zipfile.ZipFile(self.path) as zf:
+                    wb = zf.read("xl/workbook.xml")
+                    rels = zf.read("xl/_rels/workbook.xml.rels")
+            except (KeyError, zipfile.BadZipFile, OSError):
+                self._parts = parts
+                return parts
+            targets = {}
+            for tag in _REL.findall(rels):
+                a = _attrs(tag)
+                target = a.get("Target", "")
+                full = target.lstrip("/") if target.startswith("/") else str(
+                    PurePosixPath("xl") / target)
+                targets[a.get("Id")] = full
+            for tag in _SHEET.findall(wb):
+                a = _attrs(tag)
+                rid = a.get("r:id") or next((v for k, v in a.items() if k.endswith(":id")), None)
+                if a.get("name") and rid in targets:
+                    parts[_unescape(a["name"])] = targets[rid]
+            self._parts = parts
+        return self._parts
+
+    def _uncached(self, sheet: str) -> set[tuple[int, int]]:
+        part = self._sheet_parts().get(sheet)
+        if not part:
+            return set()
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                xml = zf.read(part)
+        except (KeyError, zipfile.BadZipFile, OSError):
+            return set()
+        if b"<f" not in xml:
+            return set()
+        placeholder = {b"", b"0"} if self._never_calculated() else {b""}
+        return {(int(r) - 1, _col_index(c)) for c, r, v in _FORMULA_CELL.findall(xml)
+                if v.strip() in placeholder}
+
+    def _never_calculated(self) -> bool:
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                return bool(_FULL_CALC.search(zf.read("xl/workbook.xml")))
+        except (KeyError, zipfile.BadZipFile, OSError):
+            return False
+
+    def grid(self, sheet: str) -> Grid:
+        try:
+            rows = self._book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise InputError(f"the sheet cannot be read ({type(exc).__name__})",
+                             file=self.path.name, sheet=sheet) from None
+        return Grid(sheet, rows, self._uncached(sheet))
+
+    def close(self) -> None:
+        self._book.close()
+
+
+def _unescape(text: str) -> str:
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+            .replace("&apos;", "'").replace("&amp;", "&"))
