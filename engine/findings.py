@@ -83,11 +83,22 @@ def normalize(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+PREFIX = {
+    "OVERDUE": "OVD", "SHORT_PAID": "SHP", "OVERPAID": "OVP", "DUPLICATE_PAYMENT": "DPY",
+    "UNAPPLIED_PAYMENT": "UAP", "MISAPPLIED_PAYMENT": "MAP", "DUPLICATE_INVOICE": "DIN",
+    "DENIED": "DEN", "UNDERPAID": "UND", "PAYER_OVERPAID": "POV", "PATIENT_RESPONSIBILITY": "PTR",
+    "CHARGE_MISMATCH": "CHG", "REMIT_WITHOUT_CLAIM": "RWC", "CLAIM_WITHOUT_REMIT": "CWR",
+    "REVERSAL": "REV", "RECOUPMENT": "RCP", "REMIT_UNBALANCED": "RUB", "POSTING_MISMATCH": "PST",
+    "ERA_WITHOUT_DEPOSIT": "EWD", "DEPOSIT_WITHOUT_ERA": "DWE", "DEPOSIT_AMOUNT_MISMATCH": "DAM",
+    "PLAN_MISSED_INSTALLMENT": "PMI", "PLAN_SHORT_INSTALLMENT": "PSI", "INVALID_ROW": "INV",
+}
+
+
 def make_id(types: pd.Series, keys: pd.Series) -> pd.Series:
     """Stable finding IDs: a short readable prefix of the type and a hash of type + key."""
     def one(t: str, k: str) -> str:
         digest = hashlib.sha1(f"{t}|{k}".encode()).hexdigest()[:10].upper()
-        return f"{''.join(w[0] for w in t.split('_'))}-{digest}"
+        return f"{PREFIX.get(t, 'FND')}-{digest}"
     return pd.Series([one(t, k) for t, k in zip(types, keys.astype(str))], index=types.index,
                      dtype="object")
 

@@ -42,5 +42,5 @@ def normalize_key(text: pd.Series) -> pd.Series:
 def normalize_name(text: pd.Series) -> pd.Series:
     """Person or payer name key: upper case, single spaces, punctuation dropped."""
     s = text.astype("str").str.upper().str.replace(r"[^0-9A-Z ]", " ", regex=True)
-    s = s.str.split().str.join(" ")
+    s = s.str.replace(r"\s+", " ", regex=True).str.strip()
     return s.where(s.notna() & (s != ""), pd.NA)

@@ -1,0 +1,46 @@
+"""Small pieces the checks share: the identifying columns of an invoice or payment finding."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from engine.money import format_cents
+
+
+def invoice_fields(t: pd.DataFrame) -> dict[str, pd.Series]:
+    """Invoice, Claim, Patient, Payer, Service date and Source of invoice_totals rows."""
+    return {
+        "invoice": t["invoice"],
+        "claim": t["claim"].where(t["claim"] != t["invoice"], None),
+        "patient": t["patient"].fillna(t["patient_id"]),
+        "payer": t["payer"].fillna("Self-pay"),
+        "service_date": t["service_date"],
+        "source": t["source"],
+        "source_sheet": t["sheet"],
+        "source_row": t["row"],
+    }
+
+
+def payment_fields(p: pd.DataFrame) -> dict[str, pd.Series]:
+    return {
+        "payment": p["payment"],
+        "patient": p["patient"].fillna(p["patient_id"]),
+        "payer": p["payer"],
+        "trace": p["reference"],
+        "source": p["source"],
+        "source_sheet": p["sheet"],
+        "source_row": p["row"],
+    }
+
+
+def money(cents: pd.Series) -> pd.Series:
+    """Amounts as text for explanations: $1,234.50."""
+    return cents.map(lambda c: format_cents(None if pd.isna(c) else int(c)))
+
+
+def day_text(dates: pd.Series) -> pd.Series:
+    return dates.dt.strftime("%Y-%m-%d").fillna("")
+
+
+def days_between(later: pd.Timestamp, earlier: pd.Series) -> pd.Series:
+    return (later - earlier).dt.days

@@ -1,0 +1,52 @@
+"""DUPLICATE_PAYMENT: the same money recorded twice.
+
+Same payer, same amount, same reference and the same invoice or claim (normalise.prepare_payments
+marks the second and later postings). One EFT paying several claims of equal amount is normal and
+is not a duplicate, because the claims differ. The duplicate posting is left out of balances so
+that the invoice is not also reported as overpaid.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from engine.checks._common import money, payment_fields
+from engine.context import Context
+
+TYPE = "DUPLICATE_PAYMENT"
+
+
+def check(ctx: Context) -> pd.DataFrame:
+    p = ctx.payments
+    if p.empty:
+        return pd.DataFrame()
+    dup = p[p["duplicate"]]
+    if dup.empty:
+        return pd.DataFrame()
+    target = p["invoice_key"].fillna(p["claim_key"])
+    group = pd.DataFrame({"payer": p["payer_key"].fillna(""), "amount": p["amount_cents"],
+                          "ref": p["reference_key"], "target": target})
+    originals = (p[~p["duplicate"]].assign(**group[~p["duplicate"]])
+                 .sort_values(["date", "row"], kind="mergesort")
+                 .drop_duplicates(["payer", "amount", "ref", "target"]))
+    d = dup.assign(**group[p["duplicate"]]).merge(
+        originals[["payer", "amount", "ref", "target", "payment", "source"]],
+        on=["payer", "amount", "ref", "target"], how="left", suffixes=("", "_first"))
+    d.index = dup.index
+    return pd.DataFrame({
+        "type": TYPE,
+        "severity": "high",
+        "key": d["payer"] + "|" + d["ref"].astype(str) + "|" + d["target"].astype(str) + "|"
+               + d["amount"].astype(str) + "|" + d["row"].astype(str),
+        **payment_fields(d),
+        "invoice": d["invoice"],
+        "claim": d["claim"],
+        "expected": d["amount_cents"],
+        "actual": d["amount_cents"] * 2,
+        "explanation": ("Payment " + d["payment"] + " (" + money(d["amount_cents"])
+                        + ", reference " + d["reference"].fillna("") + ") repeats "
+                        + d["payment_first"].fillna("an earlier payment") + " ("
+                        + d["source_first"].fillna("") + ") on the same invoice."),
+        "action": "If the money arrived once, void the second posting; if it arrived twice, "
+                  "refund or re-apply the extra payment.",
+    })

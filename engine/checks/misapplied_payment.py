@@ -1,0 +1,34 @@
+"""MISAPPLIED_PAYMENT: recorded against invoice A while patient, amount and date say invoice B."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from engine.checks._common import money, payment_fields
+from engine.context import Context
+
+TYPE = "MISAPPLIED_PAYMENT"
+
+
+def check(ctx: Context) -> pd.DataFrame:
+    a = ctx.applications
+    moved = a[a["recorded_invoice_key"].notna() & (a["recorded_invoice_key"] != a["invoice_key"])]
+    if moved.empty:
+        return pd.DataFrame()
+    p = ctx.payments.loc[moved["payment_index"]]
+    p.index = moved.index
+    names = ctx.invoice_totals.set_index("invoice_key")["invoice"]
+    recorded = moved["recorded_invoice_key"].map(names)
+    belongs = moved["invoice_key"].map(names)
+    return pd.DataFrame({
+        "type": TYPE,
+        "severity": "high",
+        "key": p["payment"] + "|" + moved["recorded_invoice_key"] + "|" + moved["invoice_key"],
+        **payment_fields(p),
+        "invoice": recorded,
+        "actual": p["amount_cents"],
+        "explanation": ("Payment " + p["payment"] + " of " + money(p["amount_cents"])
+                        + " was recorded against invoice " + recorded
+                        + ", but its patient, amount and date match invoice " + belongs + "."),
+        "action": "Move the payment from invoice " + recorded + " to invoice " + belongs + ".",
+    })

@@ -1,0 +1,45 @@
+"""UNAPPLIED_PAYMENT: money received that the engine could not confidently tie to an invoice."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from engine.checks._common import money, payment_fields
+from engine.context import Context
+
+TYPE = "UNAPPLIED_PAYMENT"
+
+
+def check(ctx: Context) -> pd.DataFrame:
+    p = ctx.payments
+    if p.empty:
+        return pd.DataFrame()
+    applied = set(ctx.applications["payment_index"])
+    hit = p[~p["duplicate"] & ~p.index.isin(applied) & p["amount_cents"].notna()
+            & (p["amount_cents"] != 0)]
+    if hit.empty:
+        return pd.DataFrame()
+    cand = (ctx.match_candidates.sort_values("confidence", ascending=False, kind="mergesort")
+            .drop_duplicates("payment_index").set_index("payment_index"))
+    inv_names = ctx.invoice_totals.set_index("invoice_key")["invoice"]
+    best = hit.index.to_series().map(cand["invoice_key"]).map(inv_names)
+    conf = hit.index.to_series().map(cand["confidence"])
+    hint = ("; the closest invoice is " + best + " at "
+            + (conf * 100).round().astype("Int64").astype(str) + "% confidence, below the "
+            + f"{round(ctx.settings.match_threshold * 100)}% needed").fillna("")
+    named = hit["invoice"].fillna(hit["reference"])
+    said = ("it names " + named + ", which matches no invoice").where(named.notna(),
+                                                                          "it names no invoice")
+    return pd.DataFrame({
+        "type": TYPE,
+        "severity": "medium",
+        "key": hit["payment"] + "|" + hit["row"].astype(str),
+        **payment_fields(hit),
+        "invoice": hit["invoice"],
+        "actual": hit["amount_cents"],
+        "explanation": ("Payment " + hit["payment"] + " of " + money(hit["amount_cents"]) + " on "
+                        + hit["date"].dt.strftime("%Y-%m-%d") + " is not applied to any invoice: "
+                        + said + hint + "."),
+        "action": "Find the invoice this payment belongs to and record its invoice number on the "
+                  "payment, or refund it if it is not ours.",
+    })

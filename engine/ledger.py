@@ -1,0 +1,35 @@
+"""Invoice balances from what was applied: billed − insurance paid − patient paid − adjusted.
+
+Runs after matching (and after remittances and plans are known); the checks then only compare.
+Every amount is Int64 cents and never NA here: an invoice with nothing applied has 0 paid.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.DataFrame) -> pd.DataFrame:
+    """invoice_totals with paid, adjusted and balance columns and the match summary."""
+    apps = applications.merge(payments[["kind"]], left_on="payment_index", right_index=True)
+    by_kind = (apps.groupby(["invoice_key", "kind"])["applied_cents"].sum()
+               .unstack("kind", fill_value=0))
+    out = invoices.copy()
+    for kind, column in (("insurance", "insurance_paid_cents"), ("patient", "patient_paid_cents"),
+                         ("adjustment", "adjusted_cents")):
+        values = by_kind[kind] if kind in by_kind else pd.Series(dtype="int64")
+        out[column] = out["invoice_key"].map(values).fillna(0).astype("int64").astype("Int64")
+    out["paid_cents"] = (out["insurance_paid_cents"] + out["patient_paid_cents"]).astype("Int64")
+    out["balance_cents"] = (out["billed_cents"] - out["paid_cents"] - out["adjusted_cents"]).astype("Int64")
+    method = apps.sort_values(["invoice_key", "confidence"], kind="mergesort").groupby("invoice_key")
+    out["match_method"] = out["invoice_key"].map(
+        method["method"].agg(lambda m: ", ".join(sorted(set(m)))))
+    out["match_confidence"] = out["invoice_key"].map(method["confidence"].min()).astype("float64")
+    out["last_payment_index"] = out["invoice_key"].map(
+        apps.merge(payments[["date", "row"]], left_on="payment_index", right_index=True)
+        .sort_values(["date", "row"], kind="mergesort").groupby("invoice_key")["payment_index"].last())
+    if "in_plan" not in out:
+        out["in_plan"] = False
+        out["plan"] = pd.Series(pd.NA, index=out.index, dtype="object")
+        out["plan_completed"] = False
+    return out

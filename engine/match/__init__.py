@@ -1,0 +1,1 @@
+"""Matchers: decide which invoice each payment belongs to, with a method and a confidence."""

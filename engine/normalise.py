@@ -1,0 +1,84 @@
+"""Normalise read tables into the shapes the matcher and checks work on.
+
+Invoices arrive one row per service line; reconciliation is per invoice. Payments arrive as
+postings; the engine needs to know whose money each is (insurance, patient, or a write-off that
+moves no money) and which postings are the same money recorded twice, before anything is matched.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from engine.settings import Settings
+
+_ADJUSTMENT = r"(?i)write[\s\-]*off|adjust|contractual|discount|w/o|courtesy|bad\s*debt"
+_PATIENT_PAYERS = {"SELF", "SELF PAY", "SELFPAY", "PATIENT", "GUARANTOR", "PT", "SELF PAID",
+                   "PRIVATE PAY", "CASH PAY"}
+_PATIENT_METHODS = r"(?i)^\s*(?:card|cash|credit\s*card|debit\s*card|visa|mastercard|amex|cc)\b"
+
+
+def invoice_totals(invoices: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """One row per invoice: billed total, the first line's identity and dates, the due date."""
+    lines = invoices.sort_values("row", kind="mergesort")
+    g = lines.groupby("invoice_key", sort=False, dropna=True)
+    first = g.first()
+    out = pd.DataFrame({
+        "invoice": first["invoice"],
+        "claim": first["claim"].fillna(first["invoice"]),
+        "patient": first["patient"],
+        "patient_key": first["patient_key"],
+        "patient_id": first["patient_id"],
+        "patient_id_key": first["patient_id_key"],
+        "payer": first["payer"],
+        "payer_key": first["payer_key"],
+        "service_date": g["service_date"].min(),
+        "invoice_date": g["invoice_date"].min(),
+        "stated_due_date": g["due_date"].min(),
+        "billed_cents": g["amount_cents"].sum().astype("Int64"),
+        "lines": g.size().astype("int64"),
+        "sheet": first["sheet"],
+        "row": first["row"].astype("int64"),
+        "source": first["source"],
+    })
+    out.index.name = "invoice_key"
+    out = out.reset_index()
+    out["claim_key"] = first["claim_key"].fillna(pd.Series(first.index, index=first.index)).to_numpy()
+    terms = pd.to_timedelta(settings.terms_days, unit="D")
+    base = out["invoice_date"].fillna(out["service_date"])
+    out["due_date"] = out["stated_due_date"].fillna(base + terms)
+    out["self_pay"] = out["payer_key"].isna() | out["payer_key"].isin(_PATIENT_PAYERS)
+    return out
+
+
+def prepare_payments(payments: pd.DataFrame) -> pd.DataFrame:
+    """Label, kind and duplicate flag for each posting, keeping every read column."""
+    p = payments.copy()
+    p["payment"] = p["payment_id"].fillna("Payments row " + p["row"].astype(str))
+    method = p["method"].fillna("")
+    is_adjustment = method.str.contains(_ADJUSTMENT, regex=True)
+    is_patient = (p["payer_key"].isna() | p["payer_key"].isin(_PATIENT_PAYERS)
+                  | (p["payer_key"] == p["patient_key"]) | method.str.contains(_PATIENT_METHODS))
+    p["kind"] = "insurance"
+    p.loc[is_patient, "kind"] = "patient"
+    p.loc[is_adjustment, "kind"] = "adjustment"
+    p["duplicate"] = _duplicates(p)
+    return p
+
+
+def _duplicates(p: pd.DataFrame) -> pd.Series:
+    """The second and later postings of the same money: same payer, amount, reference and target.
+
+    One EFT paying several claims of equal amount is normal, so the target (invoice or claim)
+    must be the same too, and a posting without a reference is never called a duplicate.
+    """
+    target = p["invoice_key"].fillna(p["claim_key"])
+    eligible = p["reference_key"].notna() & target.notna() & (p["kind"] != "adjustment")
+    keys = pd.DataFrame({
+        "payer": p["payer_key"].fillna(""), "amount": p["amount_cents"],
+        "ref": p["reference_key"], "target": target,
+    })[eligible]
+    order = p.loc[eligible].sort_values(["date", "row"], kind="mergesort").index
+    dup = keys.loc[order].duplicated(keep="first")
+    out = pd.Series(False, index=p.index)
+    out[dup[dup].index] = True
+    return out

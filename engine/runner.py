@@ -1,0 +1,144 @@
+"""Runs around the pipeline: files in, result sheets and exports out.
+
+Kept apart from engine.pipeline so the Excel button (which has no files) can reuse reconcile and
+the result builders without any of this.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from engine.errors import InputError
+from engine.pipeline import Result, reconcile, sha256
+from engine.read.workbook import read_workbook
+from engine.results import build_report, export_frame, result_sheets
+from engine.write.export import export_findings
+
+log = logging.getLogger("engine")
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+
+
+@dataclass
+class Outcome:
+    workbook: Path
+    written: Path
+    result: Result
+    backup: Path | None = None
+    note: str | None = None
+    extra_files: list[Path] = field(default_factory=list)
+
+    def summary(self) -> str:
+        f = self.result.findings
+        counts = f["severity"].value_counts()
+        by_sev = ", ".join(f"{counts[s]} {s}" for s in ("high", "medium", "low", "info")
+                           if s in counts)
+        t = self.result.ctx.invoice_totals
+        lines = [f"Reconciled {self.workbook.name} as of {self.result.ctx.as_of:%Y-%m-%d}: "
+                 f"{len(t)} invoices, {len(self.result.ctx.payments)} payments.",
+                 f"{len(f)} findings" + (f" ({by_sev})" if by_sev else "") + ".",
+                 f"Results written to {self.written}"
+                 + (f" (previous version kept as {self.backup.name})" if self.backup else "") + "."]
+        if self.note:
+            lines.append(self.note)
+        lines += [f"Also written: {p}" for p in self.extra_files]
+        return "\n".join(lines)
+
+
+def remit_paths(workbook: Path, given: list[Path], folder_setting: str | None) -> list[Path]:
+    """--remit paths, else the Settings remit_folder (relative to the workbook)."""
+    if given:
+        missing = [p for p in given if not Path(p).exists()]
+        if missing:
+            raise InputError("remittance file or folder not found", file=str(missing[0]))
+        return [Path(p) for p in given]
+    if folder_setting:
+        folder = Path(folder_setting)
+        if not folder.is_absolute():
+            folder = workbook.parent / folder
+        if not folder.exists():
+            raise InputError(f"the remit_folder in Settings does not exist: {folder}",
+                             file=workbook.name, sheet="Settings")
+        return [folder]
+    return []
+
+
+def load_remits(paths: list[Path], base: Path) -> dict:
+    if not paths:
+        return {}
+    from engine.x12 import read_remits
+    return read_remits(paths, base)
+
+
+def run_workbook(path: Path, *, remits: list[Path] | None = None, as_of: pd.Timestamp,
+                 out: Path | None = None, report: Path | None = None, export: Path | None = None,
+                 redact: bool = False) -> Outcome:
+    path = Path(path)
+    if out is not None and Path(out).resolve() == path.resolve():
+        out = None
+    inputs = read_workbook(path)
+    files = [(path.name, "workbook", sha256(path))]
+    paths = remit_paths(path, list(remits or []), inputs.settings.remit_folder)
+    remit_tables = load_remits(paths, path.parent)
+    for f in remit_tables.get("files", []):
+        files.append((f.name, "835 remittance", sha256(f)))
+    result = reconcile(inputs, as_of, remit_tables)
+    result.files = files
+    rep = build_report(result)
+    sheets = result_sheets(rep, result, pd.Timestamp.now().floor("min"))
+    from engine.write import safe
+
+    if out is not None:
+        safe.write_copy(path, Path(out), sheets)
+        outcome = Outcome(path, Path(out), result)
+    else:
+        w = safe.write_in_place(path, sheets, backups_kept=inputs.settings.backups_kept)
+        outcome = Outcome(path, w.written, result, w.backup, w.sibling_reason)
+    if export is not None:
+        export_findings(export_frame(rep.findings), Path(export), redacted=redact)
+        outcome.extra_files.append(Path(export))
+    if report is not None:
+        from engine.report import write_report
+        write_report(rep, result, Path(report), redacted=redact)
+        outcome.extra_files.append(Path(report))
+    return outcome
+
+
+def demo(folder: Path, *, invoices: int = 200, as_of: pd.Timestamp) -> list[str]:
+    from engine.sample import generate
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = generate(folder, invoices=invoices, as_of=as_of.date())
+    outcome = run_workbook(manifest.workbook, as_of=as_of, export=folder / "findings.csv",
+                           report=folder / "report.html")
+    return [f"Sample clinic workbook: {manifest.workbook}",
+            f"Sample 835 remittances: {len(manifest.remits)} files in {folder / 'remits'}",
+            outcome.summary(),
+            f"Open {outcome.written} and look at the Recon Summary and Discrepancies sheets."]
+
+
+def weekly(folder: Path, *, as_of: pd.Timestamp) -> list[Path]:
+    """Reconcile every workbook in `folder`; one failing workbook does not stop the others."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError("not a folder", file=str(folder))
+    books = sorted(p for p in folder.iterdir() if p.suffix.lower() in WORKBOOK_SUFFIXES
+                   and not p.name.startswith(("~$", ".")) and ".backup-" not in p.name
+                   and "(reconciled)" not in p.name)
+    failed = []
+    for book in books:
+        remits = [folder / "remits"] if (folder / "remits").is_dir() else []
+        try:
+            outcome = run_workbook(book, remits=remits, as_of=as_of)
+            print(outcome.summary())
+        except InputError as exc:
+            print(f"recon: {exc.describe()}")
+            failed.append(book)
+        except Exception:
+            log.exception("internal error while reconciling %s", book.name)
+            failed.append(book)
+    return failed
