@@ -38,3 +38,47 @@ def make_workbook(tmp_path):
     def make(sheets: dict[str, list[list]], name: str = "book.xlsx", **kw) -> Path:
         return build_workbook(tmp_path / name, sheets, **kw)
     return make
+
+
+def inputs_from_rows(sheets: dict[str, list[list]], settings=None):
+    """Reader output for in-memory sheets (no file): what read_workbook would give."""
+    import pandas as pd
+
+    from engine.read.grid import Grid
+    from engine.read.sheets import empty_table, read_sheet
+    from engine.read.workbook import Inputs
+    from engine.settings import Settings, parse_settings
+    from engine.tables import SHEETS
+
+    if settings is None:
+        rows = sheets.get("Settings")
+        settings = parse_settings([(r[0], r[1], i + 2) for i, r in enumerate(rows[1:])]) \
+            if rows else Settings()
+    tables, invalid, names = {}, [], {}
+    for sheet in SHEETS:
+        if sheet == "Settings":
+            continue
+        if sheet in sheets:
+            read = read_sheet(Grid(sheet, sheets[sheet]), sheet, settings, "test.xlsx")
+            tables[sheet] = read.table
+            names[sheet] = sheet
+            if len(read.invalid):
+                invalid.append(read.invalid)
+        else:
+            tables[sheet] = empty_table(sheet)
+    return Inputs(Path("test.xlsx"), settings, tables,
+                  pd.concat(invalid, ignore_index=True) if invalid else pd.DataFrame(), names)
+
+
+def reconcile_rows(sheets: dict[str, list[list]], as_of=AS_OF, settings=None):
+    import pandas as pd
+
+    from engine.pipeline import reconcile
+
+    return reconcile(inputs_from_rows(sheets, settings), pd.Timestamp(as_of))
+
+
+INVOICE_HEADER = ["Invoice", "Patient ID", "Patient", "Service date", "Invoice date", "Payer",
+                  "Amount"]
+PAYMENT_HEADER = ["Payment ID", "Date", "Invoice", "Patient ID", "Payer", "Method", "Reference",
+                  "Amount"]
