@@ -27,6 +27,8 @@ def build_workbook(path: Path, sheets: dict[str, list[list]], *, title_rows: int
                     continue
                 if isinstance(value, (dt.date, dt.datetime)):
                     ws.write_datetime(at, c, value, date_fmt)
+                elif isinstance(value, str):
+                    ws.write_string(at, c, value)
                 else:
                     ws.write(at, c, value)
     wb.close()

@@ -24,20 +24,20 @@ def check(ctx: Context) -> pd.DataFrame:
     if dup.empty:
         return pd.DataFrame()
     target = p["invoice_key"].fillna(p["claim_key"])
-    group = pd.DataFrame({"payer": p["payer_key"].fillna(""), "amount": p["amount_cents"],
-                          "ref": p["reference_key"], "target": target})
+    group = pd.DataFrame({"_payer": p["payer_key"].fillna(""), "_amount": p["amount_cents"],
+                          "_ref": p["reference_key"], "_target": target})
+    same = ["_payer", "_amount", "_ref", "_target"]
     originals = (p[~p["duplicate"]].assign(**group[~p["duplicate"]])
                  .sort_values(["date", "row"], kind="mergesort")
-                 .drop_duplicates(["payer", "amount", "ref", "target"]))
+                 .drop_duplicates(same))
     d = dup.assign(**group[p["duplicate"]]).merge(
-        originals[["payer", "amount", "ref", "target", "payment", "source"]],
-        on=["payer", "amount", "ref", "target"], how="left", suffixes=("", "_first"))
+        originals[same + ["payment", "source"]], on=same, how="left", suffixes=("", "_first"))
     d.index = dup.index
     return pd.DataFrame({
         "type": TYPE,
         "severity": "high",
-        "key": d["payer"] + "|" + d["ref"].astype(str) + "|" + d["target"].astype(str) + "|"
-               + d["amount"].astype(str) + "|" + d["row"].astype(str),
+        "key": d["_payer"] + "|" + d["_ref"].astype(str) + "|" + d["_target"].astype(str) + "|"
+               + d["_amount"].astype(str) + "|" + d["row"].astype(str),
         **payment_fields(d),
         "invoice": d["invoice"],
         "claim": d["claim"],

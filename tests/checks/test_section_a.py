@@ -90,6 +90,7 @@ def test_duplicate_payment_same_payer_amount_reference_and_invoice():
              pay("P2", "INV-1", "1", 500.0, "TRN9", "EFT", "Aetna")])
     assert types(f) == ["DUPLICATE_PAYMENT"]
     assert f.iloc[0]["payment"] == "P2" and f.iloc[0]["trace"] == "TRN9"
+    assert f.iloc[0]["payer"] == "Aetna" and "P1" in f.iloc[0]["explanation"]
 
 
 def test_one_eft_paying_two_claims_of_equal_amount_is_not_a_duplicate():
