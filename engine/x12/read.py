@@ -1,0 +1,610 @@
+"""Read an X12 835 remittance into flat tables: transactions, claims, lines, adjustments, PLB.
+
+The 835 is a tree (transaction → claim → service line, with adjustments at claim and line level
+and provider-level adjustments at the end), but reconciliation needs joins and group sums, so the
+tree is flattened into DataFrames linked by integer indices. Every record keeps `file`,
+`segment` (its own 1-based segment number) and `source` (`"era/acme.835 segment 57"`) so any
+finding can point staff to the exact place in the file.
+
+Reading is one pass over the tokenised segments with a small state machine. Amounts become
+integer cents by a string split (no floats, no Decimal on the fast path). A segment that cannot be
+understood becomes a problem record — file, segment and what was expected, never the values
+themselves, which may be patient data — and reading carries on: a remittance file is never
+refused because one segment is wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import pandas as pd
+
+from engine.money import decimal_to_cents
+from engine.x12.tokenize import Delimiters, Tokens, paused_gc, split_composite, tokenize
+
+try:  # the shared identifier keys, so 835 claims join the workbook's claims
+    from engine.ids import normalize_key, normalize_name
+except ImportError:  # pragma: no cover - engine.ids is part of the engine
+    def normalize_key(text: pd.Series) -> pd.Series:
+        s = text.astype("str").str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
+        s = s.str.replace(r"(?<![0-9])0+(?=[0-9])", "", regex=True)
+        return s.where(s.notna() & (s != ""), pd.NA)
+
+    def normalize_name(text: pd.Series) -> pd.Series:
+        s = text.astype("str").str.upper().str.replace(r"[^0-9A-Z ]", " ", regex=True)
+        s = s.str.split().str.join(" ")
+        return s.where(s.notna() & (s != ""), pd.NA)
+
+TRANSACTION_COLUMNS = (
+    "transaction_index", "file", "segment", "source", "control", "version", "handling",
+    "paid_cents", "credit_debit", "method", "payment_date", "trace", "trace_key", "payer_id",
+    "payer", "payer_key", "payer_ref", "payee", "payee_npi", "payee_id", "moves_money",
+    "plb_total_cents", "complete",
+)
+CLAIM_COLUMNS = (
+    "claim_index", "transaction_index", "file", "segment", "source", "claim", "claim_key",
+    "status", "charge_cents", "paid_cents", "patient_resp_cents", "filing_indicator",
+    "payer_claim", "patient", "patient_key", "patient_id", "statement_from", "statement_to",
+    "received_date", "service_date", "remark_codes", "trace", "trace_key", "payer", "payer_key",
+    "complete",
+)
+LINE_COLUMNS = (
+    "line_index", "claim_index", "transaction_index", "file", "segment", "source", "claim",
+    "claim_key", "qualifier", "cpt", "cpt_key", "modifier", "modifiers", "modifier1",
+    "modifier2", "modifier3", "modifier4", "charge_cents", "paid_cents", "revenue_code", "units",
+    "original_cpt", "service_date", "line_control", "allowed_cents", "remark_codes",
+)
+ADJUSTMENT_COLUMNS = (
+    "claim_index", "line_index", "transaction_index", "file", "segment", "source", "level",
+    "group", "reason", "amount_cents", "quantity",
+)
+PLB_COLUMNS = (
+    "transaction_index", "file", "segment", "source", "provider_id", "fiscal_date", "reason",
+    "reference", "amount_cents", "trace", "trace_key", "payer",
+)
+PROBLEM_COLUMNS = ("file", "segment", "source", "segment_id", "message", "severity", "claim",
+                   "trace")
+
+_INT_COLUMNS = {"transaction_index", "claim_index", "line_index", "segment"}
+_MONEY_SUFFIX = "_cents"
+_DATE_COLUMNS = {"payment_date", "statement_from", "statement_to", "received_date",
+                 "service_date", "fiscal_date"}
+_FLOAT_COLUMNS = {"units", "quantity"}
+_BOOL_COLUMNS = {"moves_money", "complete"}
+
+
+@dataclass
+class Remit:
+    """Remittance tables; indices link them (claims.transaction_index → transactions, …)."""
+
+    transactions: pd.DataFrame = field(default_factory=lambda: _frame([], TRANSACTION_COLUMNS))
+    claims: pd.DataFrame = field(default_factory=lambda: _frame([], CLAIM_COLUMNS))
+    lines: pd.DataFrame = field(default_factory=lambda: _frame([], LINE_COLUMNS))
+    adjustments: pd.DataFrame = field(default_factory=lambda: _frame([], ADJUSTMENT_COLUMNS))
+    plb: pd.DataFrame = field(default_factory=lambda: _frame([], PLB_COLUMNS))
+    problems: pd.DataFrame = field(default_factory=lambda: _frame([], PROBLEM_COLUMNS))
+
+
+def _frame(rows: list[tuple], columns: tuple[str, ...]) -> pd.DataFrame:
+    """Rows to a typed table: Int64 indices and cents, datetime64 dates, str text."""
+    raw = pd.DataFrame(rows, columns=list(columns), dtype="object") if rows else \
+        pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
+    out = {}
+    for c in columns:
+        col = raw[c]
+        if c in _INT_COLUMNS or c.endswith(_MONEY_SUFFIX):
+            out[c] = col.astype("Int64")
+        elif c in _DATE_COLUMNS:
+            out[c] = pd.to_datetime(col.astype("object"), format="%Y%m%d",
+                                    errors="coerce").astype("datetime64[us]")
+        elif c in _FLOAT_COLUMNS:
+            out[c] = pd.to_numeric(col, errors="coerce").astype("float64")
+        elif c in _BOOL_COLUMNS:
+            out[c] = col.astype("bool")
+        else:
+            out[c] = col.astype("str")
+    return pd.DataFrame(out, index=pd.RangeIndex(len(raw)))
+
+
+def cents(token: str) -> int | None:
+    """An X12 decimal (`123.4`, `-12`, `.5`) in cents; None when it is not one."""
+    neg = token.startswith("-")
+    body = token[1:] if neg else token
+    whole, _, frac = body.partition(".")
+    if (whole.isascii() and frac.isascii() and (whole.isdigit() or not whole)
+            and (frac.isdigit() or not frac) and (whole or frac) and len(frac) <= 2):
+        value = int(whole or "0") * 100 + int(frac.ljust(2, "0") if frac else "0")
+        return -value if neg else value
+    return decimal_to_cents(token) if token.strip() and "_" not in token else None
+
+
+def _number(token: str) -> float | None:
+    try:
+        value = float(token)
+    except ValueError:
+        return None
+    return value if value == value and abs(value) != float("inf") else None
+
+
+def _valid_date(token: str) -> bool:
+    if len(token) != 8 or not token.isascii() or not token.isdigit():
+        return False
+    try:
+        _dt.date(int(token[:4]), int(token[4:6]), int(token[6:]))
+    except ValueError:
+        return False
+    return True
+
+
+def _el(seg: list[str], i: int) -> str:
+    return seg[i].strip() if i < len(seg) else ""
+
+
+def _version(text: str) -> str | None:
+    if "00501" in text or "005010" in text:
+        return "5010"
+    if "00401" in text or "004010" in text:
+        return "4010"
+    return None
+
+
+_ELEMENT_NAMES = {
+    "BPR02": "the total payment", "CLP03": "the claim charge", "CLP04": "the claim payment",
+    "CLP05": "the patient responsibility", "SVC02": "the line charge", "SVC03": "the line payment",
+    "SVC05": "the units", "AMT02": "the amount", "PLB": "the adjustment amount",
+    "CAS": "the adjustment amount",
+}
+
+
+class _Reader:
+    """One pass over a file's segments; appends rows to the per-table lists."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.transactions: list[list] = []
+        self.claims: list[list] = []
+        self.lines: list[list] = []
+        self.adjustments: list[tuple] = []
+        self.plb: list[tuple] = []
+        self.problems: list[tuple] = []
+        self.tx: list | None = None
+        self.claim: list | None = None
+        self.line: list | None = None
+        self.skip_claim = False
+        self.n1 = ""  # the N1 loop we are in: PR (payer), PE (payee)
+        self.gs_version: str | None = None
+        self._foreign = False  # inside an ST that is not an 835
+
+    # -- helpers -------------------------------------------------------------------------------
+    def src(self, number: int) -> str:
+        return f"{self.name} segment {number}"
+
+    def problem(self, number: int | None, seg_id: str, message: str, severity: str = "low"):
+        claim = self.claim[5] if self.claim is not None else None
+        trace = self.tx[11] if self.tx is not None else None
+        source = self.src(number) if number is not None else self.name
+        self.problems.append((self.name, number, source, seg_id, message, severity, claim, trace))
+
+    def amount(self, seg: list[str], i: int, number: int, required: bool) -> tuple[int | None, bool]:
+        """Cents of element i; (None, True) when blank and optional, (None, False) when bad."""
+        label = f"{seg[0]}{i:02d}"
+        token = _el(seg, i)
+        if not token:
+            if required:
+                self.problem(number, seg[0], f"{label} ({_ELEMENT_NAMES.get(label, 'an amount')}) "
+                                             "is missing; expected an amount such as 123.45")
+                return None, False
+            return None, True
+        value = cents(token)
+        if value is None:
+            self.problem(number, seg[0], f"{label} ({_ELEMENT_NAMES.get(label, 'an amount')}) "
+                                         "is not a number; expected an amount such as 123.45")
+            return None, False
+        return value, True
+
+    def date(self, seg: list[str], i: int, number: int) -> str | None:
+        token = _el(seg, i)
+        if not token:
+            return None
+        if not _valid_date(token):
+            self.problem(number, seg[0], f"{seg[0]}{i:02d} is not a date; expected CCYYMMDD")
+            return None
+        return token
+
+    # -- segment handlers ----------------------------------------------------------------------
+    def close_tx(self, number: int | None, truncated: bool) -> None:
+        if self.tx is not None and truncated:
+            self.problem(number, "SE", "transaction has no SE segment; the file may be cut off")
+        self.tx = None
+        self.claim = None
+        self.line = None
+        self.skip_claim = False
+        self.n1 = ""
+
+    def st(self, seg: list[str], number: int) -> None:
+        if self.tx is not None:
+            self.close_tx(number, truncated=True)
+        version = _version(_el(seg, 3)) or self.gs_version
+        # transaction_index, file, segment, source, control, version, handling, paid_cents,
+        # credit_debit, method, payment_date, trace, trace_key, payer_id, payer, payer_key,
+        # payer_ref, payee, payee_npi, payee_id, moves_money, plb_total_cents, complete
+        self.tx = [len(self.transactions), self.name, number, self.src(number), _el(seg, 2),
+                   version, None, None, None, None, None, None, None, None, None, None, None,
+                   None, None, None, True, 0, True]
+        self.transactions.append(self.tx)
+        self.claim = None
+        self.line = None
+        self.skip_claim = False
+        self.n1 = ""
+
+    def bpr(self, seg: list[str], number: int) -> None:
+        tx = self.tx
+        handling = _el(seg, 1) or None
+        paid, ok = self.amount(seg, 2, number, required=True)
+        credit_debit = _el(seg, 3) or None
+        if paid is not None and credit_debit == "D":
+            paid = -paid
+        if not ok:
+            tx[22] = False
+        method = _el(seg, 4) or None
+        tx[6], tx[7], tx[8], tx[9] = handling, paid, credit_debit, method
+        tx[10] = self.date(seg, 16, number)
+        tx[20] = handling != "H" and method != "NON"
+
+    def trn(self, seg: list[str], number: int) -> None:
+        if self.tx[11] is None:
+            self.tx[11] = _el(seg, 2) or None
+            self.tx[13] = _el(seg, 3) or None
+
+    def n1_(self, seg: list[str], number: int) -> None:
+        self.n1 = _el(seg, 1)
+        if self.n1 == "PR":
+            self.tx[14] = _el(seg, 2) or None
+        elif self.n1 == "PE":
+            self.tx[17] = _el(seg, 2) or None
+            qualifier, ident = _el(seg, 3), _el(seg, 4) or None
+            if qualifier == "XX":
+                self.tx[18] = ident
+            self.tx[19] = ident
+
+    def clp(self, seg: list[str], number: int) -> None:
+        self.line = None
+        self.claim = None
+        self.skip_claim = False
+        claim_id = _el(seg, 1)
+        status = _el(seg, 2)
+        charge, paid = cents(_el(seg, 3)), cents(_el(seg, 4))
+        if not claim_id or charge is None or paid is None:
+            missing = [label for label, ok in (("CLP01 (the claim number)", claim_id),
+                                               ("CLP03 (the claim charge)", charge is not None),
+                                               ("CLP04 (the claim payment)", paid is not None))
+                       if not ok]
+            self.problem(number, "CLP", f"{' and '.join(missing)} could not be read; expected a "
+                                        "claim number and amounts such as 123.45 — this claim "
+                                        "was left out", "high")
+            if self.problems[-1][6] is None and claim_id:
+                self.problems[-1] = self.problems[-1][:6] + (claim_id, self.problems[-1][7])
+            self.skip_claim = True
+            self.tx[22] = False
+            return
+        resp, _ = self.amount(seg, 5, number, required=False)
+        tx = self.tx
+        # claim_index, transaction_index, file, segment, source, claim, claim_key, status,
+        # charge_cents, paid_cents, patient_resp_cents, filing_indicator, payer_claim, patient,
+        # patient_key, patient_id, statement_from, statement_to, received_date, service_date,
+        # remark_codes, trace, trace_key, payer, payer_key, complete
+        self.claim = [len(self.claims), tx[0], self.name, number, self.src(number), claim_id,
+                      None, status or "1", charge, paid, resp, _el(seg, 6) or None,
+                      _el(seg, 7) or None, None, None, None, None, None, None, None, None,
+                      tx[11], None, tx[14], None, True]
+        if not status:
+            self.problem(number, "CLP", "CLP02 (the claim status) is missing; read as 1 "
+                                        "(processed as primary)")
+        self.claims.append(self.claim)
+
+    def nm1(self, seg: list[str], number: int) -> None:
+        if _el(seg, 1) == "QC" and self.claim[13] is None:
+            last, first = _el(seg, 3), _el(seg, 4)
+            self.claim[13] = f"{last}, {first}" if last and first else (last or first or None)
+            self.claim[15] = _el(seg, 9) or None
+
+    def dtm(self, seg: list[str], number: int) -> None:
+        qualifier = _el(seg, 1)
+        if self.line is not None:
+            if qualifier in ("472", "150") and self.line[22] is None:
+                self.line[22] = self.date(seg, 2, number)
+            return
+        if self.claim is not None:
+            slot = {"232": 16, "233": 17, "050": 18}.get(qualifier)
+            if slot is not None:
+                self.claim[slot] = self.date(seg, 2, number)
+        elif self.tx is not None and qualifier == "405" and self.tx[10] is None:
+            self.tx[10] = self.date(seg, 2, number)
+
+    def moa(self, seg: list[str], number: int) -> None:
+        indices = (3, 4, 5, 6, 7) if seg[0] == "MOA" else (5, 20, 21, 22, 23)
+        codes = [_el(seg, i) for i in indices if _el(seg, i)]
+        if codes:
+            existing = self.claim[20]
+            self.claim[20] = ":".join(([existing] if existing else []) + codes)
+
+    def svc(self, seg: list[str], number: int, delims: Delimiters) -> None:
+        claim = self.claim
+        parts = [p.strip() for p in split_composite(_el(seg, 1), delims)]
+        qualifier = parts[0] or None
+        code = parts[1] if len(parts) > 1 and parts[1] else None
+        modifiers = [p for p in parts[2:6] if p]
+        if code is None:
+            self.problem(number, "SVC", "SVC01 has no procedure code; expected a composite "
+                                        "such as HC:99213 (the line is kept without a code)")
+        charge, ok2 = self.amount(seg, 2, number, required=True)
+        paid, ok3 = self.amount(seg, 3, number, required=True)
+        if not (ok2 and ok3):
+            claim[25] = False
+        units_token = _el(seg, 5)
+        units = _number(units_token) if units_token else 1.0
+        if units is None:
+            self.problem(number, "SVC", "SVC05 (the units) is not a number; read as 1")
+            units = 1.0
+        original = None
+        if _el(seg, 6):
+            orig_parts = split_composite(_el(seg, 6), delims)
+            original = orig_parts[1].strip() if len(orig_parts) > 1 else orig_parts[0].strip()
+        mods = modifiers + [None] * (4 - len(modifiers))
+        # line_index, claim_index, transaction_index, file, segment, source, claim, claim_key,
+        # qualifier, cpt, cpt_key, modifier, modifiers, modifier1..4, charge_cents, paid_cents,
+        # revenue_code, units, original_cpt, service_date, line_control, allowed_cents,
+        # remark_codes
+        self.line = [len(self.lines), claim[0], claim[1], self.name, number, self.src(number),
+                     claim[5], None, qualifier, code, None, mods[0],
+                     ":".join(modifiers) or None, mods[0], mods[1], mods[2], mods[3], charge, paid,
+                     _el(seg, 4) or None, units, original or None, None, None, None, None]
+        self.lines.append(self.line)
+
+    def cas(self, seg: list[str], number: int) -> None:
+        claim, line = self.claim, self.line
+        group = _el(seg, 1)
+        if not group:
+            self.problem(number, "CAS", "CAS01 (the group code) is missing; expected CO, PR, OA, "
+                                        "PI or CR — this adjustment was left out")
+            claim[25] = False
+            return
+        for i in range(2, min(len(seg), 20), 3):
+            reason = _el(seg, i)
+            token = _el(seg, i + 1)
+            if not reason and not token:
+                continue
+            value = cents(token) if token else None
+            if not reason or value is None:
+                self.problem(number, "CAS", f"CAS{i:02d}/CAS{i + 1:02d} should be a reason code "
+                                            "and an amount; this adjustment was left out")
+                claim[25] = False
+                continue
+            quantity = _number(_el(seg, i + 2)) if _el(seg, i + 2) else None
+            self.adjustments.append((
+                claim[0], line[0] if line is not None else None, claim[1], self.name, number,
+                self.src(number), "line" if line is not None else "claim", group, reason,
+                value, quantity))
+
+    def ref(self, seg: list[str], number: int) -> None:
+        qualifier = _el(seg, 1)
+        if self.line is not None:
+            if qualifier == "6R" and self.line[23] is None:
+                self.line[23] = _el(seg, 2) or None
+        elif self.claim is None and self.n1 == "PR" and qualifier == "2U":
+            self.tx[16] = _el(seg, 2) or None
+
+    def amt(self, seg: list[str], number: int) -> None:
+        if self.line is not None and _el(seg, 1) == "B6":
+            value, _ = self.amount(seg, 2, number, required=False)
+            self.line[24] = value
+
+    def lq(self, seg: list[str], number: int) -> None:
+        if self.line is not None and _el(seg, 1) == "HE" and _el(seg, 2):
+            existing = self.line[25]
+            self.line[25] = f"{existing}:{_el(seg, 2)}" if existing else _el(seg, 2)
+
+    def plb_(self, seg: list[str], number: int, delims: Delimiters) -> None:
+        self.claim = None
+        self.line = None
+        self.skip_claim = False
+        tx = self.tx
+        provider = _el(seg, 1) or None
+        fiscal = self.date(seg, 2, number)
+        for i in range(3, min(len(seg), 15), 2):
+            composite = _el(seg, i)
+            token = _el(seg, i + 1)
+            if not composite and not token:
+                continue
+            parts = split_composite(composite, delims)
+            reason = parts[0].strip()
+            reference = delims.component.join(parts[1:]).strip() or None
+            value = cents(token) if token else None
+            if not reason or value is None:
+                self.problem(number, "PLB", f"PLB{i:02d}/PLB{i + 1:02d} should be a reason code "
+                                            "and an amount; this adjustment was left out")
+                tx[22] = False
+                continue
+            tx[21] += value
+            self.plb.append((tx[0], self.name, number, self.src(number), provider, fiscal, reason,
+                             reference, value, tx[11], None, tx[14]))
+
+    # -- driver --------------------------------------------------------------------------------
+    def run(self, tokens: Tokens) -> None:
+        for number, message in tokens.problems:
+            severity = "high" if not tokens.segments else "low"
+            self.problem(number, "", message, severity)
+        saw_st = False
+        for seg, number, delims in zip(tokens.segments, tokens.numbers, tokens.delimiters):
+            sid = seg[0]
+            try:
+                if sid == "ST":
+                    if _el(seg, 1) not in ("835", ""):
+                        self.problem(number, "ST", "this transaction is not an 835 remittance "
+                                                   "(ST01); it was skipped", "low")
+                        self.close_tx(number, truncated=self.tx is not None)
+                        self.tx = None
+                        self._foreign = True
+                        continue
+                    saw_st = True
+                    self._foreign = False
+                    self.st(seg, number)
+                elif sid == "GS":
+                    self.gs_version = _version(_el(seg, 8))
+                elif sid in ("ISA", "GE", "IEA", "TA1"):
+                    if self.tx is not None:
+                        self.close_tx(number, truncated=True)
+                elif self.tx is None:
+                    if self._foreign:
+                        continue
+                    severity = "high" if sid == "CLP" else "low"
+                    self.problem(number, sid, f"{sid} segment outside a transaction (no ST "
+                                              "before it); it was skipped", severity)
+                elif sid == "SE":
+                    self.close_tx(number, truncated=False)
+                elif sid == "CLP":
+                    self.clp(seg, number)
+                elif sid == "PLB":
+                    self.plb_(seg, number, delims)
+                elif sid == "LX":
+                    self.claim = None
+                    self.line = None
+                    self.skip_claim = False
+                elif self.skip_claim:
+                    continue
+                elif self.claim is None:
+                    if sid == "BPR":
+                        self.bpr(seg, number)
+                    elif sid == "TRN":
+                        self.trn(seg, number)
+                    elif sid == "N1":
+                        self.n1_(seg, number)
+                    elif sid in ("REF", "DTM"):
+                        (self.ref if sid == "REF" else self.dtm)(seg, number)
+                    elif sid in ("SVC", "CAS"):
+                        self.problem(number, sid, f"{sid} segment without a CLP claim before "
+                                                  "it; it was skipped")
+                        self.tx[22] = False
+                elif sid == "CAS":
+                    self.cas(seg, number)
+                elif sid == "SVC":
+                    self.svc(seg, number, delims)
+                elif sid == "NM1":
+                    self.nm1(seg, number)
+                elif sid == "DTM":
+                    self.dtm(seg, number)
+                elif sid == "REF":
+                    self.ref(seg, number)
+                elif sid == "AMT":
+                    self.amt(seg, number)
+                elif sid == "LQ":
+                    self.lq(seg, number)
+                elif sid in ("MOA", "MIA"):
+                    self.moa(seg, number)
+            except Exception:  # noqa: BLE001 - one odd segment must not lose the file
+                self.problem(number, sid[:3], f"{sid[:3]} segment could not be read; it was "
+                                              "skipped", "high" if sid == "CLP" else "low")
+        if self.tx is not None:
+            self.close_tx(tokens.numbers[-1] if tokens.numbers else None, truncated=True)
+        if not saw_st and tokens.segments:
+            self.problem(None, "", "this is not an X12 835 file: it has no ST*835 transaction",
+                         "high")
+
+
+def _finish(reader: _Reader) -> Remit:
+    tx = _frame([tuple(r) for r in reader.transactions], TRANSACTION_COLUMNS)
+    claims = _frame([tuple(r) for r in reader.claims], CLAIM_COLUMNS)
+    lines = _frame([tuple(r) for r in reader.lines], LINE_COLUMNS)
+    adjustments = _frame(reader.adjustments, ADJUSTMENT_COLUMNS)
+    plb = _frame(reader.plb, PLB_COLUMNS)
+    problems = _frame(reader.problems, PROBLEM_COLUMNS)
+    add_keys(tx, claims, lines, plb)
+    if len(claims):
+        # service date of a claim: its statement date, else its first line's date
+        first_line = lines.groupby("claim_index")["service_date"].first()
+        from_lines = pd.Series(first_line.reindex(claims["claim_index"].to_numpy()).to_numpy(),
+                               index=claims.index, dtype="datetime64[us]")
+        claims["service_date"] = claims["statement_from"].fillna(from_lines)
+    return Remit(tx, claims, lines, adjustments, plb, problems)
+
+
+def trace_key(trace: pd.Series) -> pd.Series:
+    """Trace matching key: upper case, no spaces, leading zeros dropped (an all-zero trace is 0)."""
+    s = trace.astype("str").str.upper().str.replace(r"\s+", "", regex=True)
+    s = s.str.replace(r"^0+(?=.)", "", regex=True)
+    return s.where(s.notna() & (s != ""), pd.NA).astype("str")
+
+
+def _on_uniques(values: pd.Series, fn) -> pd.Series:
+    """Apply a vectorised key function once per distinct value (payers and traces repeat)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    keys = fn(pd.Series(uniques, dtype="str")).astype("object").to_numpy()
+    out = pd.Series([None] * len(values), index=values.index, dtype="object")
+    found = codes >= 0
+    out[found] = keys[codes[found]]
+    return out.astype("str")
+
+
+def add_keys(tx: pd.DataFrame, claims: pd.DataFrame, lines: pd.DataFrame,
+             plb: pd.DataFrame) -> None:
+    """Fill the *_key columns from their display columns (vectorised, in place)."""
+    tx["trace_key"] = _on_uniques(tx["trace"], trace_key)
+    tx["payer_key"] = _on_uniques(tx["payer"], normalize_name)
+    claims["claim_key"] = _on_uniques(claims["claim"], normalize_key)
+    claims["patient_key"] = _on_uniques(claims["patient"], normalize_name)
+    claims["trace_key"] = _on_uniques(claims["trace"], trace_key)
+    claims["payer_key"] = _on_uniques(claims["payer"], normalize_name)
+    lines["claim_key"] = _on_uniques(lines["claim"], normalize_key)
+    lines["cpt_key"] = _on_uniques(lines["cpt"], normalize_key)
+    plb["trace_key"] = _on_uniques(plb["trace"], trace_key)
+
+
+def read_835(source: str | Path | bytes, name: str | None = None) -> Remit:
+    """Read one 835 file (a path or its bytes); `name` is how sources and findings show it.
+
+    Never raises on file content: unreadable parts become `problems` rows.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        name = name or "835"
+    else:
+        path = Path(source)
+        name = name or path.name
+        try:
+            data = path.read_bytes()
+        except OSError:
+            reader = _Reader(name)
+            reader.problem(None, "", "the file could not be opened", "high")
+            return _finish(reader)
+    with paused_gc():
+        tokens = tokenize(data)
+        reader = _Reader(name)
+        reader.run(tokens)
+    return _finish(reader)
+
+
+def concat(remits: list[Remit]) -> Remit:
+    """Stack several Remits, shifting the integer indices so they stay unique and linked."""
+    if not remits:
+        return Remit()
+    parts: dict[str, list[pd.DataFrame]] = {f.name: [] for f in fields(Remit)}
+    offsets = {"transaction_index": 0, "claim_index": 0, "line_index": 0}
+    owners = {"transaction_index": "transactions", "claim_index": "claims",
+              "line_index": "lines"}
+    for remit in remits:
+        for f in fields(Remit):
+            df = getattr(remit, f.name).copy()
+            for col, offset in offsets.items():
+                if col in df and offset:
+                    df[col] = df[col] + offset
+            parts[f.name].append(df)
+        for col, owner in owners.items():
+            offsets[col] += len(getattr(remit, owner))
+    out = {}
+    for name, frames in parts.items():
+        frames = [f for f in frames if len(f)] or frames[:1]
+        out[name] = pd.concat(frames, ignore_index=True) if len(frames) > 1 else \
+            frames[0].reset_index(drop=True)
+    return Remit(**out)
