@@ -28,6 +28,12 @@ Tables beyond the input sheets (engine.tables documents those):
     columns as applications; shown to staff in explanations.
 
 `installments`, `plan_status` — see engine.plans.
+
+`remits` — the engine.x12 Remit tables by name ("transactions", "claims", "lines",
+    "adjustments", "plb", "problems"); `claims` and `lines` gain `invoice_key` (NA when the
+    remitted claim matches no invoice). Empty dict when the run has no remittances.
+
+`deposit_matches` — see engine.match.deposits.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ class Context:
     installments: pd.DataFrame = field(default_factory=pd.DataFrame)
     plan_status: pd.DataFrame = field(default_factory=pd.DataFrame)
     remits: dict[str, pd.DataFrame] = field(default_factory=dict)  # engine.x12 tables
+    deposit_matches: pd.DataFrame = field(default_factory=pd.DataFrame)  # engine.match.deposits
 
     def table(self, name: str) -> pd.DataFrame:
         return self.tables.get(name, pd.DataFrame())
