@@ -9,8 +9,14 @@ from __future__ import annotations
 import pandas as pd
 
 
-def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.DataFrame) -> pd.DataFrame:
-    """invoice_totals with paid, adjusted and balance columns and the match summary."""
+def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.DataFrame,
+           remitted: pd.DataFrame | None = None) -> pd.DataFrame:
+    """invoice_totals with paid, adjusted and balance columns and the match summary.
+
+    With remittances (`remitted`: engine.match.remits per_invoice), what the payer says it paid
+    on an invoice is its insurance money, whatever was posted (POSTING_MISMATCH reports the
+    difference); the contractual reductions on the remittance count as adjustments.
+    """
     apps = applications.merge(payments[["kind"]], left_on="payment_index", right_index=True)
     by_kind = (apps.groupby(["invoice_key", "kind"])["applied_cents"].sum()
                .unstack("kind", fill_value=0))
@@ -19,6 +25,18 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
                          ("adjustment", "adjusted_cents")):
         values = by_kind[kind] if kind in by_kind else pd.Series(dtype="int64")
         out[column] = out["invoice_key"].map(values).fillna(0).astype("int64").astype("Int64")
+    out["posted_insurance_cents"] = out["insurance_paid_cents"]
+    for column in ("remit_paid_cents", "remit_pr_cents", "remit_adjusted_cents"):
+        out[column] = pd.Series(pd.NA, index=out.index, dtype="Int64")
+    out["denied"] = False
+    if remitted is not None and len(remitted):
+        r = remitted.set_index("invoice_key")
+        for column in ("remit_paid_cents", "remit_pr_cents", "remit_adjusted_cents"):
+            out[column] = out["invoice_key"].map(r[column]).astype("Int64")
+        out["denied"] = out["invoice_key"].map(r["denied"]).fillna(False).astype(bool)
+        has = out["remit_paid_cents"].notna()
+        out.loc[has, "insurance_paid_cents"] = out.loc[has, "remit_paid_cents"]
+        out["adjusted_cents"] = (out["adjusted_cents"] + out["remit_adjusted_cents"].fillna(0)).astype("Int64")
     out["paid_cents"] = (out["insurance_paid_cents"] + out["patient_paid_cents"]).astype("Int64")
     out["balance_cents"] = (out["billed_cents"] - out["paid_cents"] - out["adjusted_cents"]).astype("Int64")
     method = apps.sort_values(["invoice_key", "confidence"], kind="mergesort").groupby("invoice_key")

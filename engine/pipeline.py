@@ -19,7 +19,9 @@ from engine.checks import CHECKS
 from engine.context import Context
 from engine.findings import finalize
 from engine.match.payments import match_payments
+from engine.match.remits import match_remits
 from engine.read.workbook import Inputs, read_workbook
+from engine.x12 import Remit, concat, from_remittances_sheet
 
 log = logging.getLogger("engine")
 
@@ -32,14 +34,35 @@ class Result:
     files: list[tuple[str, str, str]] = field(default_factory=list)  # (name, kind, sha256)
 
 
-def reconcile(inputs: Inputs, as_of: pd.Timestamp, remits: dict | None = None) -> Result:
+def remittances(inputs: Inputs, files: Remit | None) -> Remit | None:
+    """The run's remittances: 835 files given, plus the workbook's Remittances sheet."""
+    parts = [r for r in (files,) if r is not None]
+    sheet = inputs.tables.get("Remittances")
+    if sheet is not None and len(sheet):
+        parts.append(from_remittances_sheet(sheet))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else concat(parts)
+
+
+def reconcile(inputs: Inputs, as_of: pd.Timestamp, remit: Remit | None = None) -> Result:
     """Match, settle and check one workbook's tables (and remittances, when given)."""
     settings = inputs.settings
     as_of = pd.Timestamp(as_of).normalize()
     invoices = normalise.invoice_totals(inputs.tables["Invoices"], settings)
     payments = normalise.prepare_payments(inputs.tables["Payments"])
     matches = match_payments(invoices, payments, settings)
-    totals = ledger.settle(invoices, payments, matches.applications)
+    remit = remittances(inputs, remit)
+    remit_tables: dict[str, pd.DataFrame] = {}
+    per_invoice = None
+    if remit is not None:
+        rm = match_remits(remit, invoices, inputs.tables["Invoices"], inputs.tables["FeeSchedule"],
+                          settings)
+        remit_tables = {"transactions": remit.transactions, "claims": rm.claims, "lines": rm.lines,
+                        "adjustments": rm.adjustments, "plb": remit.plb,
+                        "problems": remit.problems, "per_invoice": rm.per_invoice}
+        per_invoice = rm.per_invoice
+    totals = ledger.settle(invoices, payments, matches.applications, per_invoice)
     plan_tables = plans.build_plans(inputs.tables["PaymentPlans"], payments, matches.applications,
                                     totals, settings, as_of)
     in_plan = plans.plan_invoice_keys(plan_tables.plan_status)
@@ -51,13 +74,13 @@ def reconcile(inputs: Inputs, as_of: pd.Timestamp, remits: dict | None = None) -
     ctx = Context(as_of=as_of, settings=settings, tables=inputs.tables, invoice_totals=totals,
                   payments=payments, applications=matches.applications,
                   match_candidates=matches.candidates, installments=plan_tables.installments,
-                  plan_status=plan_tables.plan_status, remits=remits or {})
+                  plan_status=plan_tables.plan_status, remits=remit_tables)
     frames = [inputs.invalid, plan_tables.invalid]
     for check in CHECKS:
         frames.append(check.check(ctx))
     findings = finalize(frames)
-    log.info("reconciled %d invoices, %d payments: %d findings", len(totals), len(payments),
-             len(findings))
+    log.info("reconciled %d invoices, %d payments, %d remitted claims: %d findings", len(totals),
+             len(payments), len(remit_tables.get("claims", ())), len(findings))
     return Result(ctx, findings, inputs)
 
 

@@ -66,11 +66,16 @@ def remit_paths(workbook: Path, given: list[Path], folder_setting: str | None) -
     return []
 
 
-def load_remits(paths: list[Path], base: Path) -> dict:
-    if not paths:
-        return {}
-    from engine.x12 import read_remits
-    return read_remits(paths, base)
+def remit_files(paths: list[Path]) -> list[Path]:
+    from engine.x12 import SUFFIXES
+
+    files = []
+    for p in paths:
+        if p.is_dir():
+            files += sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in SUFFIXES)
+        else:
+            files.append(p)
+    return files
 
 
 def run_workbook(path: Path, *, remits: list[Path] | None = None, as_of: pd.Timestamp,
@@ -82,10 +87,13 @@ def run_workbook(path: Path, *, remits: list[Path] | None = None, as_of: pd.Time
     inputs = read_workbook(path)
     files = [(path.name, "workbook", sha256(path))]
     paths = remit_paths(path, list(remits or []), inputs.settings.remit_folder)
-    remit_tables = load_remits(paths, path.parent)
-    for f in remit_tables.get("files", []):
-        files.append((f.name, "835 remittance", sha256(f)))
-    result = reconcile(inputs, as_of, remit_tables)
+    remit = None
+    if paths:
+        from engine.x12 import read_remits
+        remit = read_remits(paths, path.parent)
+        for f in remit_files(paths):
+            files.append((f.name, "835 remittance", sha256(f)))
+    result = reconcile(inputs, as_of, remit)
     result.files = files
     rep = build_report(result)
     sheets = result_sheets(rep, result, pd.Timestamp.now().floor("min"))

@@ -8,16 +8,30 @@ runs are deterministic.
 from __future__ import annotations
 
 from engine.checks import (
+    charge_mismatch,
+    claim_without_remit,
+    denied,
     duplicate_invoice,
     duplicate_payment,
     misapplied_payment,
     overdue,
     overpaid,
+    patient_responsibility,
+    payer_overpaid,
+    plan_missed_installment,
+    plan_short_installment,
+    posting_mismatch,
+    recoupment,
+    remit_unbalanced,
+    remit_without_claim,
+    reversal,
     short_paid,
     unapplied_payment,
+    underpaid,
 )
 
 CHECKS = (
+    # A. invoices and posted payments
     duplicate_invoice,
     duplicate_payment,
     misapplied_payment,
@@ -25,4 +39,19 @@ CHECKS = (
     overpaid,
     short_paid,
     overdue,
+    # B. remittances against claims
+    remit_unbalanced,
+    remit_without_claim,
+    reversal,
+    denied,
+    underpaid,
+    payer_overpaid,
+    charge_mismatch,
+    posting_mismatch,
+    patient_responsibility,
+    claim_without_remit,
+    recoupment,
+    # D. payment plans
+    plan_missed_installment,
+    plan_short_installment,
 )

@@ -44,3 +44,32 @@ def day_text(dates: pd.Series) -> pd.Series:
 
 def days_between(later: pd.Timestamp, earlier: pd.Series) -> pd.Series:
     return (later - earlier).dt.days
+
+
+def claim_fields(claims: pd.DataFrame, invoices: pd.DataFrame) -> dict[str, pd.Series]:
+    """Claim, Invoice, Trace, Payer, Patient, Service date and Source of remitted claim rows."""
+    inv = invoices.set_index("invoice_key")
+    key = claims["invoice_key"]
+    patient = key.map(inv["patient"]).fillna(key.map(inv["patient_id"])).fillna(claims["patient"])
+    return {
+        "claim": claims["claim"],
+        "invoice": key.map(inv["invoice"]),
+        "trace": claims["trace"],
+        "payer": claims["payer"].fillna(key.map(inv["payer"])),
+        "patient": patient,
+        "service_date": claims["service_date"].fillna(key.map(inv["service_date"])),
+        "source": claims["source"],
+        "source_sheet": claims["file"],
+        "source_row": claims["segment"],
+    }
+
+
+def claim_key(claims: pd.DataFrame, suffix: str = "") -> pd.Series:
+    """Stable identity of a remitted claim: trace, claim number and status, not the file name."""
+    return (claims["trace_key"].fillna("").astype(str) + "|" + claims["claim_key"].fillna("").astype(str)
+            + "|" + claims["status"].fillna("").astype(str) + suffix)
+
+
+def remit_claims(ctx) -> pd.DataFrame:
+    claims = ctx.remits.get("claims")
+    return claims if claims is not None else pd.DataFrame()

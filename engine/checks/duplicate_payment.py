@@ -10,13 +10,46 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.checks._common import money, payment_fields
+from engine.checks._common import claim_fields, claim_key, money, payment_fields, remit_claims
 from engine.context import Context
 
 TYPE = "DUPLICATE_PAYMENT"
 
 
 def check(ctx: Context) -> pd.DataFrame:
+    frames = [_posted_twice(ctx), _remitted_twice(ctx)]
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _remitted_twice(ctx: Context) -> pd.DataFrame:
+    """One claim paid twice by the same payer in different remittances, neither reversed."""
+    claims = remit_claims(ctx)
+    if claims.empty:
+        return pd.DataFrame()
+    paid = claims[claims["effective"] & (claims["paid_cents"] > 0) & claims["claim_key"].notna()]
+    paid = paid.sort_values(["transaction_index", "segment"], kind="mergesort")
+    same = ["claim_key", "payer_key", "status"]
+    second = paid[paid.duplicated(same, keep="first")
+                  & (paid["trace_key"] != paid.groupby(same)["trace_key"].transform("first"))]
+    if second.empty:
+        return pd.DataFrame()
+    first = paid.drop_duplicates(same).set_index(same)
+    idx = pd.MultiIndex.from_frame(second[same].astype("object"))
+    first_trace = pd.Series(first["trace"].reindex(idx).to_numpy(), index=second.index)
+    return pd.DataFrame({
+        "type": TYPE, "severity": "high", "key": claim_key(second, "|twice"),
+        **claim_fields(second, ctx.invoice_totals),
+        "expected": second["paid_cents"], "actual": second["paid_cents"] * 2,
+        "explanation": ("Claim " + second["claim"] + " was paid " + money(second["paid_cents"])
+                        + " in remittance " + second["trace"].fillna("?") + " after already being paid in "
+                        + first_trace.fillna("an earlier remittance") + "."),
+        "action": "Expect the payer to recoup the second payment; post it as a credit until then "
+                  "or refund it.",
+    })
+
+
+def _posted_twice(ctx: Context) -> pd.DataFrame:
     p = ctx.payments
     if p.empty:
         return pd.DataFrame()

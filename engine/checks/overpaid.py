@@ -12,7 +12,11 @@ TYPE = "OVERPAID"
 
 def check(ctx: Context) -> pd.DataFrame:
     t = ctx.invoice_totals
-    hit = t[-t["balance_cents"] > ctx.settings.tolerance_cents]
+    tol = ctx.settings.tolerance_cents
+    # the payer alone paying more than billed is PAYER_OVERPAID's to report
+    payer_over = (t["remit_paid_cents"] - t["billed_cents"] > tol).fillna(False).astype(bool) \
+        if "remit_paid_cents" in t else False
+    hit = t[(-t["balance_cents"] > tol) & ~payer_over]
     if hit.empty:
         return pd.DataFrame()
     credit = -hit["balance_cents"]

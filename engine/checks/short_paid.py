@@ -17,12 +17,16 @@ TYPE = "SHORT_PAID"
 
 def check(ctx: Context) -> pd.DataFrame:
     t = ctx.invoice_totals
-    remitted = set(ctx.remits["claims"]["invoice_key"].dropna()) if (
-        "claims" in ctx.remits and "invoice_key" in ctx.remits["claims"]) else set()
+    claims = ctx.remits.get("claims")
+    remitted = set(claims["invoice_key"].dropna()) if claims is not None else set()
     pending_claim = (~t["self_pay"] & (t["insurance_paid_cents"] == 0)
                      & ~t["invoice_key"].isin(remitted))
+    # the patient's share on a remittance is reported as PATIENT_RESPONSIBILITY, a denial as DENIED
+    patient_share = t["remit_pr_cents"].fillna(0) if "remit_pr_cents" in t else 0
+    explained = t["balance_cents"] - patient_share <= ctx.settings.tolerance_cents
+    denied = t["denied"] if "denied" in t else False
     hit = t[(ctx.as_of > t["due_date"]) & (t["paid_cents"] > 0) & ~t["in_plan"] & ~pending_claim
-            & (t["balance_cents"] > ctx.settings.tolerance_cents)]
+            & (t["balance_cents"] > ctx.settings.tolerance_cents) & ~explained & ~denied]
     if hit.empty:
         return pd.DataFrame()
     days = days_between(ctx.as_of, hit["due_date"])

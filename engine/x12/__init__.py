@@ -44,5 +44,5 @@ def read_remits(paths: list[Path], base: Path | None = None) -> Remit:
     return concat([read_835(f, _display_name(f, base)) for f in files])
 
 
-__all__ = ["Remit", "read_835", "read_remits", "concat", "check_balance",
+__all__ = ["SUFFIXES", "Remit", "read_835", "read_remits", "concat", "check_balance",
            "problems_to_findings", "from_remittances_sheet"]

@@ -1,0 +1,49 @@
+"""PATIENT_RESPONSIBILITY: the payer assigned the patient a share they have not paid yet.
+
+Not an error — it is what the clinic must bill the patient — so severity is info, and low once the
+remittance is more than 30 days old. Claims forwarded to another payer (19–21) are skipped: the
+secondary payer may still cover the share.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from engine.checks._common import claim_fields, claim_key, money, remit_claims
+from engine.context import Context
+from engine.match.remits import FORWARDED
+
+TYPE = "PATIENT_RESPONSIBILITY"
+
+
+def check(ctx: Context) -> pd.DataFrame:
+    claims = remit_claims(ctx)
+    adj = ctx.remits.get("adjustments", pd.DataFrame())
+    if claims.empty or adj.empty:
+        return pd.DataFrame()
+    c = claims[claims["effective"] & claims["invoice_key"].notna()
+               & ~claims["status"].isin(FORWARDED)]
+    pr = adj[adj["effective"] & (adj["group"] == "PR")].groupby("claim_index")["amount_cents"].sum()
+    c = c.assign(pr_cents=c["claim_index"].map(pr).fillna(0).astype("Int64"))
+    per_inv = c.groupby("invoice_key")["pr_cents"].transform("sum")
+    patient_paid = c["invoice_key"].map(ctx.invoice_totals.set_index("invoice_key")["patient_paid_cents"]).fillna(0)
+    tol = ctx.settings.tolerance_cents
+    hit = c[(c["pr_cents"] > 0) & (per_inv - patient_paid > tol)]
+    if hit.empty:
+        return pd.DataFrame()
+    paid = patient_paid[hit.index].astype("Int64")
+    owed = (per_inv[hit.index] - paid).astype("Int64")
+    tx = ctx.remits.get("transactions", pd.DataFrame())
+    when = hit["transaction_index"].map(tx.set_index("transaction_index")["payment_date"]) \
+        if len(tx) else pd.Series(pd.NaT, index=hit.index)
+    old = ((ctx.as_of - when).dt.days > 30).fillna(False)
+    return pd.DataFrame({
+        "type": TYPE, "severity": old.map({True: "low", False: "info"}),
+        "key": claim_key(hit, "|pr"),
+        **claim_fields(hit, ctx.invoice_totals),
+        "expected": per_inv[hit.index].astype("Int64"), "actual": paid,
+        "explanation": ("The payer assigned " + money(hit["pr_cents"])
+                        + " of claim " + hit["claim"] + " to the patient (deductible, coinsurance "
+                        "or copay); " + money(owed) + " is still to be collected."),
+        "action": "Send the patient a statement for their share.",
+    })

@@ -1,0 +1,38 @@
+"""PAYER_OVERPAID: the payer paid more than the contract allows or more than was charged."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from engine.checks._common import claim_fields, claim_key, money, remit_claims
+from engine.checks._contract import contract_view
+from engine.context import Context
+
+TYPE = "PAYER_OVERPAID"
+
+
+def check(ctx: Context) -> pd.DataFrame:
+    claims = remit_claims(ctx)
+    if claims.empty:
+        return pd.DataFrame()
+    tol = ctx.settings.tolerance_cents
+    c = claims[claims["effective"] & claims["invoice_key"].notna()].copy()
+    v = contract_view(ctx)
+    c["contracted_cents"] = c["claim_index"].map(
+        v.set_index("claim_index")["contracted_cents"] if len(v) else pd.Series(dtype="Int64"))
+    over_charge = c["paid_cents"] - c["charge_cents"] > tol
+    over_contract = (c["paid_cents"] - c["contracted_cents"] > tol).fillna(False).astype(bool)
+    hit = c[over_charge | over_contract]
+    if hit.empty:
+        return pd.DataFrame()
+    by_charge = over_charge[hit.index]
+    expected = hit["charge_cents"].where(by_charge, hit["contracted_cents"]).astype("Int64")
+    what = pd.Series("the amount charged", index=hit.index).where(by_charge, "the contracted amount")
+    return pd.DataFrame({
+        "type": TYPE, "severity": "medium", "key": claim_key(hit),
+        **claim_fields(hit, ctx.invoice_totals),
+        "expected": expected, "actual": hit["paid_cents"],
+        "explanation": ("The payer paid " + money(hit["paid_cents"]) + " on claim " + hit["claim"]
+                        + ", more than " + what + " (" + money(expected) + ")."),
+        "action": "Confirm with the payer; expect a recoupment or refund the overpayment.",
+    })

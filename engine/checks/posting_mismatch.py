@@ -1,0 +1,46 @@
+"""POSTING_MISMATCH: the remittance paid X on an invoice, but the insurance payments posted on it
+total Y ≠ X (Y may be nothing). The remittance is what the payer says it paid; the posting is
+what the books say."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from engine.checks._common import claim_fields, money, remit_claims
+from engine.context import Context
+
+TYPE = "POSTING_MISMATCH"
+
+
+def check(ctx: Context) -> pd.DataFrame:
+    claims = remit_claims(ctx)
+    if claims.empty:
+        return pd.DataFrame()
+    t = ctx.invoice_totals
+    if "posted_insurance_cents" not in t:
+        return pd.DataFrame()
+    matched = claims[claims["invoice_key"].notna()]
+    remit_paid = matched.groupby("invoice_key")["paid_cents"].sum()
+    posted = t.set_index("invoice_key")["posted_insurance_cents"].reindex(remit_paid.index).fillna(0)
+    diff = posted - remit_paid
+    bad = diff[diff.abs() > ctx.settings.tolerance_cents].index
+    if len(bad) == 0:
+        return pd.DataFrame()
+    last = matched[matched["invoice_key"].isin(bad)].drop_duplicates("invoice_key", keep="last")
+    last = last.set_index("invoice_key").loc[bad].reset_index()
+    x = remit_paid.loc[bad].astype("Int64").to_numpy()
+    y = posted.loc[bad].astype("Int64").to_numpy()
+    x_s = pd.Series(x, index=last.index, dtype="Int64")
+    y_s = pd.Series(y, index=last.index, dtype="Int64")
+    nothing = y_s == 0
+    return pd.DataFrame({
+        "type": TYPE, "severity": "medium", "key": last["invoice_key"],
+        **claim_fields(last, t),
+        "expected": x_s, "actual": y_s,
+        "explanation": ("The remittance paid " + money(x_s) + " on claim " + last["claim"]
+                        + (", but no insurance payment is posted on the invoice").where(
+                            nothing, ", but the insurance payments posted on the invoice total "
+                            + money(y_s)) + "."),
+        "action": nothing.map({True: "Post the remittance's payment to the invoice.",
+                               False: "Correct the posted insurance payment to match the remittance."}),
+    })
