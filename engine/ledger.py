@@ -15,9 +15,12 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
 
     With remittances (`remitted`: engine.match.remits per_invoice), what the payer says it paid
     on an invoice is its insurance money, whatever was posted (POSTING_MISMATCH reports the
-    difference); the contractual reductions on the remittance count as adjustments.
+    difference), and the contractual reductions on the remittance are its adjustments in place
+    of write-offs posted in the payer's name; the practice's own write-offs still count.
     """
-    apps = applications.merge(payments[["kind"]], left_on="payment_index", right_index=True)
+    apps = applications.merge(payments[["kind", "payer_adjustment"]], left_on="payment_index",
+                              right_index=True)
+    payer_adjusted = apps[apps["payer_adjustment"]].groupby("invoice_key")["applied_cents"].sum()
     by_kind = (apps.groupby(["invoice_key", "kind"])["applied_cents"].sum()
                .unstack("kind", fill_value=0))
     out = invoices.copy()
@@ -26,17 +29,22 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
         values = by_kind[kind] if kind in by_kind else pd.Series(dtype="int64")
         out[column] = out["invoice_key"].map(values).fillna(0).astype("int64").astype("Int64")
     out["posted_insurance_cents"] = out["insurance_paid_cents"]
-    for column in ("remit_paid_cents", "remit_pr_cents", "remit_adjusted_cents"):
+    remit_columns = ("remit_paid_cents", "remit_pr_cents", "remit_adjusted_cents",
+                     "remit_charge_cents")
+    for column in remit_columns:
         out[column] = pd.Series(pd.NA, index=out.index, dtype="Int64")
     out["denied"] = False
     if remitted is not None and len(remitted):
         r = remitted.set_index("invoice_key")
-        for column in ("remit_paid_cents", "remit_pr_cents", "remit_adjusted_cents"):
+        for column in remit_columns:
             out[column] = out["invoice_key"].map(r[column]).astype("Int64")
         out["denied"] = out["invoice_key"].map(r["denied"]).fillna(False).astype(bool)
         has = out["remit_paid_cents"].notna()
         out.loc[has, "insurance_paid_cents"] = out.loc[has, "remit_paid_cents"]
-        out["adjusted_cents"] = (out["adjusted_cents"] + out["remit_adjusted_cents"].fillna(0)).astype("Int64")
+        # the remittance's contractual reductions replace write-offs posted in the payer's name
+        posted_by_payer = out["invoice_key"].map(payer_adjusted).fillna(0).astype("int64")
+        out.loc[has, "adjusted_cents"] = (out.loc[has, "adjusted_cents"] - posted_by_payer[has]
+                                          + out.loc[has, "remit_adjusted_cents"])
     out["paid_cents"] = (out["insurance_paid_cents"] + out["patient_paid_cents"]).astype("Int64")
     out["balance_cents"] = (out["billed_cents"] - out["paid_cents"] - out["adjusted_cents"]).astype("Int64")
     method = apps.sort_values(["invoice_key", "confidence"], kind="mergesort").groupby("invoice_key")

@@ -51,7 +51,11 @@ def invoice_totals(invoices: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
 
 def prepare_payments(payments: pd.DataFrame) -> pd.DataFrame:
-    """Label, kind and duplicate flag for each posting, keeping every read column."""
+    """Label, kind and duplicate flag for each posting, keeping every read column.
+
+    Adds `payment` (label), `kind` (insurance / patient / adjustment), `payer_adjustment` (a
+    write-off posted under an insurer's name) and `duplicate`.
+    """
     p = payments.copy()
     p["payment"] = p["payment_id"].fillna("Payments row " + p["row"].astype(str))
     method = p["method"].fillna("")
@@ -61,6 +65,8 @@ def prepare_payments(payments: pd.DataFrame) -> pd.DataFrame:
     p["kind"] = "insurance"
     p.loc[is_patient, "kind"] = "patient"
     p.loc[is_adjustment, "kind"] = "adjustment"
+    # a write-off on the payer's behalf: what a remittance's contractual reduction also says
+    p["payer_adjustment"] = is_adjustment & ~is_patient
     p["duplicate"] = _duplicates(p)
     return p
 

@@ -1,4 +1,9 @@
-"""PAYER_OVERPAID: the payer paid more than the contract allows or more than was charged."""
+"""PAYER_OVERPAID: the payer paid more than the contract allows or more than was charged.
+
+Against the contract, the payer's share is the contracted amount less what the remittance itself
+assigns to the patient (and legitimate reductions): paying beyond that share is an overpayment
+even when the payment is below the contracted total.
+"""
 
 from __future__ import annotations
 
@@ -18,16 +23,21 @@ def check(ctx: Context) -> pd.DataFrame:
     tol = ctx.settings.tolerance_cents
     c = claims[claims["effective"] & claims["invoice_key"].notna()].copy()
     v = contract_view(ctx)
-    c["contracted_cents"] = c["claim_index"].map(
-        v.set_index("claim_index")["contracted_cents"] if len(v) else pd.Series(dtype="Int64"))
+    view = v.set_index("claim_index") if len(v) else pd.DataFrame(
+        columns=["contracted_cents", "received_cents"], dtype="Int64")
+    c["contracted_cents"] = c["claim_index"].map(view["contracted_cents"]).astype("Int64")
+    c["received_cents"] = c["claim_index"].map(view["received_cents"]).astype("Int64")
     over_charge = c["paid_cents"] - c["charge_cents"] > tol
-    over_contract = (c["paid_cents"] - c["contracted_cents"] > tol).fillna(False).astype(bool)
+    # payer + patient share above the contract: the payer's part was too large
+    over_contract = (c["received_cents"] - c["contracted_cents"] > tol).fillna(False).astype(bool)
     hit = c[over_charge | over_contract]
     if hit.empty:
         return pd.DataFrame()
     by_charge = over_charge[hit.index]
-    expected = hit["charge_cents"].where(by_charge, hit["contracted_cents"]).astype("Int64")
-    what = pd.Series("the amount charged", index=hit.index).where(by_charge, "the contracted amount")
+    share = (hit["received_cents"] - hit["paid_cents"]).fillna(0)
+    expected = hit["charge_cents"].where(by_charge, hit["contracted_cents"] - share).astype("Int64")
+    what = pd.Series("the amount charged", index=hit.index).where(
+        by_charge, "its share of the contracted amount")
     return pd.DataFrame({
         "type": TYPE, "severity": "medium", "key": claim_key(hit),
         **claim_fields(hit, ctx.invoice_totals),

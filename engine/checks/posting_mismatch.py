@@ -38,9 +38,9 @@ def check(ctx: Context) -> pd.DataFrame:
         **claim_fields(last, t),
         "expected": x_s, "actual": y_s,
         "explanation": ("The remittance paid " + money(x_s) + " on claim " + last["claim"]
-                        + (", but no insurance payment is posted on the invoice").where(
-                            nothing, ", but the insurance payments posted on the invoice total "
-                            + money(y_s)) + "."),
+                        + (", but the insurance payments posted on the invoice total "
+                           + money(y_s)).mask(nothing, ", but no insurance payment is posted on "
+                                                       "the invoice") + "."),
         "action": nothing.map({True: "Post the remittance's payment to the invoice.",
                                False: "Correct the posted insurance payment to match the remittance."}),
     })

@@ -21,10 +21,12 @@ def check(ctx: Context) -> pd.DataFrame:
     remitted = set(claims["invoice_key"].dropna()) if claims is not None else set()
     pending_claim = (~t["self_pay"] & (t["insurance_paid_cents"] == 0)
                      & ~t["invoice_key"].isin(remitted))
-    # the patient's share on a remittance is reported as PATIENT_RESPONSIBILITY, a denial as DENIED
-    patient_share = t["remit_pr_cents"].fillna(0) if "remit_pr_cents" in t else 0
-    explained = t["balance_cents"] - patient_share <= ctx.settings.tolerance_cents
-    denied = t["denied"] if "denied" in t else False
+    # on a remitted claim, the patient's share is PATIENT_RESPONSIBILITY's, a claim sent for less
+    # than was billed is CHARGE_MISMATCH's, and a denial is DENIED's to report
+    patient_share = t["remit_pr_cents"].fillna(0)
+    unclaimed = (t["billed_cents"] - t["remit_charge_cents"]).fillna(0).clip(lower=0)
+    explained = t["balance_cents"] - patient_share - unclaimed <= ctx.settings.tolerance_cents
+    denied = t["denied"]
     hit = t[(ctx.as_of > t["due_date"]) & (t["paid_cents"] > 0) & ~t["in_plan"] & ~pending_claim
             & (t["balance_cents"] > ctx.settings.tolerance_cents) & ~explained & ~denied]
     if hit.empty:

@@ -29,13 +29,14 @@ class RemitMatch:
     claims: pd.DataFrame  # engine.x12 claims + invoice_key, effective, reversed_by, reverses
     lines: pd.DataFrame  # engine.x12 lines + invoice_key, contract_cents, matched_cpt
     adjustments: pd.DataFrame  # engine.x12 adjustments + invoice_key, effective
-    per_invoice: pd.DataFrame  # invoice_key → remit_paid_cents, remit_pr_cents, remit_adjusted_cents, denied
+    per_invoice: pd.DataFrame  # invoice_key → remit_paid_cents, remit_pr_cents,
+    #                            remit_adjusted_cents, remit_charge_cents, denied, forwarded
 
 
 def _claims_to_invoices(claims: pd.DataFrame, invoices: pd.DataFrame) -> pd.Series:
     by_claim = invoices.dropna(subset=["claim_key"]).drop_duplicates("claim_key").set_index(
         "claim_key")["invoice_key"]
-    by_invoice = invoices.set_index("invoice_key")["invoice_key"]
+    by_invoice = pd.Series(invoices["invoice_key"].to_numpy(), index=invoices["invoice_key"])
     return claims["claim_key"].map(by_claim).fillna(claims["claim_key"].map(by_invoice))
 
 
@@ -166,6 +167,7 @@ def match_remits(remit, invoices: pd.DataFrame, invoice_lines: pd.DataFrame,
     denied = eff_claims.groupby("invoice_key")["denied"].all()
     forwarded = eff_claims.groupby("invoice_key")["status"].agg(lambda s: s.isin(FORWARDED).any())
     last_date = matched.groupby("invoice_key")["trace"].size()
+    charge = eff_claims.groupby("invoice_key")["charge_cents"].sum()
     per_invoice = pd.DataFrame({
         "remit_paid_cents": paid.astype("Int64"),
         "remit_pr_cents": pr.reindex(paid.index).fillna(0).astype("Int64"),
@@ -173,6 +175,7 @@ def match_remits(remit, invoices: pd.DataFrame, invoice_lines: pd.DataFrame,
         "denied": denied.reindex(paid.index).fillna(False).astype(bool),
         "forwarded": forwarded.reindex(paid.index).fillna(False).astype(bool),
         "remit_claims": last_date.reindex(paid.index).fillna(0).astype("int64"),
+        "remit_charge_cents": charge.reindex(paid.index).astype("Int64"),
     })
     per_invoice.index.name = "invoice_key"
     return RemitMatch(claims, lines, adj, per_invoice.reset_index())
