@@ -15,7 +15,10 @@ import pandas as pd
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _MIN_SERIAL, _MAX_SERIAL = 1, 2958465  # 1900-01-01 .. 9999-12-31
-_SLASHED = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$"
+# a time after the date, as exported by practice-management systems ("03/15/2026 12:00:00 AM"),
+# is dropped like the ISO form's
+_SLASHED = (r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})"
+            r"(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp]\.?[Mm]\.?)?)?$")
 _ISO = r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 _NAMED_FORMATS = ("%b %d, %Y", "%B %d, %Y", "%d-%b-%Y", "%d %b %Y", "%d %B %Y", "%b %d %Y",
                   "%d-%b-%y", "%Y/%m/%d")

@@ -32,15 +32,21 @@ def cell_text(values: pd.Series) -> pd.Series:
     return s.where(s != "", pd.NA)
 
 
+def _fold_accents(text: pd.Series) -> pd.Series:
+    """`José` → `Jose`, full-width `１２` → `12`: letters are not dropped for carrying an accent."""
+    s = text.astype("str").str.normalize("NFKD")
+    return s.str.replace(r"[\u0300-\u036f]", "", regex=True)
+
+
 def normalize_key(text: pd.Series) -> pd.Series:
     """Matching key: upper case, only letters and digits, no leading zeros in digit runs."""
-    s = text.astype("str").str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
+    s = _fold_accents(text).str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
     s = s.str.replace(r"(?<![0-9])0+(?=[0-9])", "", regex=True)
     return s.where(s.notna() & (s != ""), pd.NA)
 
 
 def normalize_name(text: pd.Series) -> pd.Series:
     """Person or payer name key: upper case, single spaces, punctuation dropped."""
-    s = text.astype("str").str.upper().str.replace(r"[^0-9A-Z ]", " ", regex=True)
+    s = _fold_accents(text).str.upper().str.replace(r"[^0-9A-Z ]", " ", regex=True)
     s = s.str.replace(r"\s+", " ", regex=True).str.strip()
     return s.where(s.notna() & (s != ""), pd.NA)

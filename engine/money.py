@@ -16,10 +16,11 @@ import pandas as pd
 
 _TEXT_AMOUNT = (
     r"^(?P<lead>[-(])?\s*(?:USD\s*)?\$?\s*(?P<lead2>-)?\s*"
-    r"(?P<int>\d{1,3}(?:,\d{3})+|\d*)(?:\.(?P<frac>\d*))?"
+    r"(?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]*)(?:\.(?P<frac>[0-9]*))?"
     r"\s*(?:USD)?\s*(?P<close>\))?(?P<trail>-)?$"
 )
 _CENT = Decimal("0.01")
+_MAX_WHOLE_DIGITS = 13  # as for number cells: amounts of 10^13 dollars or more are not amounts
 
 
 def _round_cents(value: float) -> int:
@@ -57,6 +58,7 @@ def text_to_cents(text: pd.Series, decimal_comma: bool = False) -> tuple[pd.Seri
     ok = parts["int"].notna() | parts["frac"].notna()
     ok &= has_digits & paren_ok & (signs <= 1) & ~(parts["lead"].eq("(") & (signs > 0))
     ok &= frac.str.len() <= 2
+    ok &= int_part.fillna("").str.len() <= _MAX_WHOLE_DIGITS
     ok &= ~blank
     whole = pd.to_numeric(int_part.where(ok & (int_part != ""), "0"), errors="coerce").fillna(0)
     frac2 = frac.where(ok, "").str.ljust(2, "0")

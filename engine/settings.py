@@ -35,12 +35,24 @@ def _norm_key(key: str) -> str:
     return key.strip().lower().replace(" ", "_")
 
 
+_MAX_DAYS = 36500
+
+
 def _int(value: str, key: str, row: int | None) -> int:
+    # whole, not negative and not absurd: "45.5", "-5", "Infinity" and "1e400" are input errors
     try:
-        return int(Decimal(value.strip()))
+        number = Decimal(value.strip())
     except (InvalidOperation, ValueError):
+        number = None
+    if number is None or not number.is_finite() or number != number.to_integral_value() \
+            or not 0 <= number <= _MAX_DAYS:
         raise InputError(f"setting {key} must be a whole number of days, not {value!r}",
-                         sheet=SHEET, row=row, column="Value") from None
+                         sheet=SHEET, row=row, column="Value")
+    return int(number)
+
+
+_YES = ("yes", "y", "true", "1", "on")
+_NO = ("no", "n", "false", "0", "off")
 
 
 def parse_settings(pairs: list[tuple[str, str, int | None]]) -> Settings:
@@ -91,7 +103,10 @@ def parse_settings(pairs: list[tuple[str, str, int | None]]) -> Settings:
                                  sheet=SHEET, row=row, column="Value")
             values["date_order"] = order
         elif key == "decimal_comma":
-            values["decimal_comma"] = value.lower() in ("yes", "y", "true", "1", "on")
+            if value.lower() not in _YES + _NO:
+                raise InputError(f"setting decimal_comma must be yes or no, not {value!r}",
+                                 sheet=SHEET, row=row, column="Value")
+            values["decimal_comma"] = value.lower() in _YES
         elif key in ("remit_folder", "practice_name"):
             values[key] = value
         else:

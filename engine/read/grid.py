@@ -22,8 +22,9 @@ _ATTR = re.compile(rb'(\w+(?::\w+)?)="([^"]*)"')
 _SHEET = re.compile(rb"<sheet\b[^>]*>")
 # a cell with a formula and no (or an empty) cached value
 _FORMULA_CELL = re.compile(
-    rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*>\s*(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)\s*'
+    rb'<c\b([^>]*?)\br="([A-Z]+)(\d+)"([^>]*)>\s*(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)\s*'
     rb'(?:<v\s*/>|<v>([^<]*)</v>)?\s*(?:<is>.*?</is>\s*)?</c>', re.DOTALL)
+_STR_RESULT = re.compile(rb'\bt="str"')
 # Written by a library that never calculated the workbook: Excel is told to recalculate on load,
 # and the stored results are placeholders (0) rather than values.
 _FULL_CALC = re.compile(rb'<calcPr\b[^>]*\bfullCalcOnLoad="(?:1|true)"')
@@ -110,8 +111,9 @@ class Workbook:
         if b"<f" not in xml:
             return set()
         placeholder = {b"", b"0"} if self._never_calculated() else {b""}
-        return {(int(r) - 1, _col_index(c)) for c, r, v in _FORMULA_CELL.findall(xml)
-                if v.strip() in placeholder}
+        # t="str" with an empty value is a formula Excel calculated to "" (=IF(A2="","",...))
+        return {(int(r) - 1, _col_index(c)) for before, c, r, after, v in _FORMULA_CELL.findall(xml)
+                if v.strip() in placeholder and not _STR_RESULT.search(before + after)}
 
     def _never_calculated(self) -> bool:
         try:

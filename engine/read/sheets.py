@@ -44,12 +44,15 @@ class SheetRead:
     columns: dict[str, str]  # canonical field name → header text found
 
 
+def _fold(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.lower())
+
+
 def _names_for(field: Field, sheet: str, settings: Settings) -> tuple[list[str], list[str]]:
-    mapped = settings.column_map.get((sheet.lower(), field.name.replace("_", " ")))
-    if mapped is None:
-        mapped = settings.column_map.get((sheet.lower(), field.name))
-    if mapped is None:
-        mapped = settings.column_map.get((sheet.lower(), field.header.lower()))
+    # `column.Fee Schedule.Patient ID` names FeeSchedule's patient_id: fold spaces, case, `_`
+    mapped = next((header for (s, c), header in settings.column_map.items()
+                   if _fold(s) == _fold(sheet) and _fold(c) in (_fold(field.name),
+                                                                _fold(field.header))), None)
     names = [field.header, field.name.replace("_", " "), *field.synonyms]
     return ([mapped] if mapped else []), names
 
@@ -99,19 +102,21 @@ def _empty_cells(col: pd.Series) -> pd.Series:
 
 
 def _invalid(sheet: str, rows: pd.Series, column: str, message: pd.Series | str,
-             severity: str) -> pd.DataFrame:
+             severity: str, shown: str | None = None) -> pd.DataFrame:
+    """INVALID_ROW findings; `shown` is the sheet's name in the workbook (canonical by default)."""
     rows = rows.astype(int)
+    shown = shown or sheet
     msg = message if isinstance(message, pd.Series) else pd.Series(message, index=rows.index)
     return pd.DataFrame({
         "type": "INVALID_ROW",
         "severity": severity,
         "key": sheet + "|" + rows.astype(str) + "|" + column,
-        "explanation": f"{sheet} row " + rows.astype(str) + f", column {column}: " + msg,
+        "explanation": f"{shown} row " + rows.astype(str) + f", column {column}: " + msg,
         "action": ("Correct the cell in the workbook; the row is left out of reconciliation until then."
                    if severity == "high" else
                    "Correct the cell; the row was reconciled without this value."),
-        "source": f"{sheet} row " + rows.astype(str),
-        "source_sheet": sheet,
+        "source": f"{shown} row " + rows.astype(str),
+        "source_sheet": shown,
         "source_row": rows,
     })
 
@@ -153,7 +158,7 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
     out = pd.DataFrame(index=frame.index)
     out["sheet"] = grid.name
     out["row"] = frame.index.astype("int64")
-    out["source"] = f"{sheet} row " + out["row"].astype(str)
+    out["source"] = f"{grid.name} row " + out["row"].astype(str)
     invalid: list[pd.DataFrame] = []
     drop = pd.Series(False, index=frame.index)
     uncached_rows: dict[str, set[int]] = {}
@@ -167,6 +172,9 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
         header_text = str(header[cols[f.name]]).strip() if f.name in cols else f.header
         raw = frame[cols[f.name]] if f.name in cols else pd.Series(None, index=frame.index,
                                                                     dtype="object")
+        # a never-calculated formula's placeholder (xlsxwriter/openpyxl write 0 or nothing) is no value
+        stale = pd.Series(frame.index.isin(list(uncached_rows.get(f.name, ()))), index=frame.index)
+        raw = raw.where(~stale, None)
         if f.kind in ("id", "name", "text"):
             text = cell_text(raw) if len(raw) else pd.Series([], dtype="str")
             out[f.name] = text
@@ -200,12 +208,11 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
                 out[f.name] = nums.astype("float64")
             empty = text.isna()
             what = "a number"
-        stale = pd.Series(frame.index.isin(list(uncached_rows.get(f.name, ()))), index=frame.index)
         if stale.any():
             invalid.append(_invalid(sheet, out["row"][stale], header_text,
                                     "a formula that was never calculated has no value "
                                     "(open the workbook in Excel and save it)",
-                                    "high" if f.required else "low"))
+                                    "high" if f.required else "low", grid.name))
             bad = bad & ~stale
             empty = empty & ~stale
         if bad.any():
@@ -214,11 +221,12 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
             message = (("'" + shown + f"' is not {what}") if shown is not None
                        else f"the value is not {what}")
             invalid.append(_invalid(sheet, out["row"][bad], header_text, message,
-                                    "high" if f.required else "low"))
+                                    "high" if f.required else "low", grid.name))
         if f.required:
             if empty.any():
                 invalid.append(_invalid(sheet, out["row"][empty], header_text,
-                                        f"the required value is missing (expected {what})", "high"))
+                                        f"the required value is missing (expected {what})", "high",
+                                        grid.name))
             drop |= bad | empty | stale
     table = out[~drop].reindex(columns=columns_of(sheet))
     findings = pd.concat(invalid, ignore_index=True) if invalid else pd.DataFrame()
@@ -240,5 +248,9 @@ def empty_table(sheet: str) -> pd.DataFrame:
             out[f.name] = out[f.name].astype("float64")
         else:
             out[f.name] = out[f.name].astype("str")
+            if f.kind in ("id", "name"):
+                out[f"{f.name}_key"] = out[f"{f.name}_key"].astype("str")
+    out["sheet"] = out["sheet"].astype("str")
+    out["source"] = out["source"].astype("str")
     out["row"] = out["row"].astype("int64")
     return out

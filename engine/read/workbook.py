@@ -40,7 +40,11 @@ def _settings(book: Workbook, file: str) -> Settings:
         return Settings()
     read = read_sheet(book.grid(name), "Settings", Settings(), file)
     t = read.table
-    return parse_settings(list(zip(t["key"].tolist(), t["value"].tolist(), t["row"].tolist())))
+    try:
+        return parse_settings(list(zip(t["key"].tolist(), t["value"].tolist(), t["row"].tolist())))
+    except InputError as exc:  # say which file, and the sheet as the workbook names it
+        raise InputError(exc.message, file=file, sheet=name, row=exc.row,
+                         column=exc.column) from None
 
 
 def read_previous_findings(book: Workbook) -> tuple[pd.DataFrame, pd.DataFrame]:

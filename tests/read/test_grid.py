@@ -1,0 +1,168 @@
+"""Raw grids: opening files, finding sheets by name, spotting never-calculated formulas."""
+
+from __future__ import annotations
+
+import zipfile
+
+import openpyxl
+import pytest
+import xlsxwriter
+
+from engine.errors import InputError
+from engine.read.grid import Workbook
+
+
+def test_not_a_zip_file_is_an_input_error(tmp_path):
+    path = tmp_path / "book.xlsx"
+    path.write_text("this is not a workbook")
+    with pytest.raises(InputError) as err:
+        Workbook(path)
+    assert err.value.file == "book.xlsx"
+
+
+def test_sheets_found_case_space_and_underscore_insensitively(make_workbook):
+    book = Workbook(make_workbook({"invoices": [["Invoice"]], "Fee Schedule": [["Payer"]],
+                                   "Payment_Plans": [["Plan"]]}))
+    try:
+        assert book.find("Invoices") == "invoices"
+        assert book.find("FeeSchedule") == "Fee Schedule"
+        assert book.find("PaymentPlans") == "Payment_Plans"
+        assert book.find("Deposits") is None
+    finally:
+        book.close()
+
+
+def test_grid_row_zero_is_excel_row_one_even_when_the_top_is_empty(tmp_path):
+    path = tmp_path / "book.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    wb.add_worksheet("Invoices").write_row(3, 2, ["Invoice", "Amount"])
+    wb.close()
+    book = Workbook(path)
+    try:
+        rows = book.grid("Invoices").rows
+    finally:
+        book.close()
+    assert rows[3][2:4] == ["Invoice", "Amount"]
+
+
+def test_merged_title_cell_gives_its_value_in_the_first_cell(tmp_path):
+    path = tmp_path / "book.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Invoices")
+    ws.merge_range(0, 0, 0, 3, "March billing", wb.add_format({"bold": True}))
+    ws.write_row(1, 0, ["Invoice", "Amount"])
+    wb.close()
+    book = Workbook(path)
+    try:
+        rows = book.grid("Invoices").rows
+    finally:
+        book.close()
+    assert rows[0][0] == "March billing" and not any(rows[0][1:])
+
+
+def test_hidden_rows_are_in_the_grid(tmp_path):
+    path = tmp_path / "book.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Invoices")
+    ws.write_row(0, 0, ["Invoice", "Amount"])
+    ws.set_row(1, None, None, {"hidden": True})
+    ws.write_row(1, 0, ["INV-1", 10])
+    wb.close()
+    book = Workbook(path)
+    try:
+        assert book.grid("Invoices").rows[1] == ["INV-1", 10.0]
+    finally:
+        book.close()
+
+
+def test_cached_formula_values_are_read_and_not_flagged(tmp_path):
+    path = tmp_path / "book.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Invoices")
+    ws.write_formula(0, 0, "=10/3", None, 3.335)
+    wb.close()
+    book = Workbook(path)
+    try:
+        grid = book.grid("Invoices")
+    finally:
+        book.close()
+    assert grid.rows[0][0] == 3.335 and grid.uncached == set()
+
+
+def test_openpyxl_formula_without_value_is_uncached(tmp_path):
+    path = tmp_path / "book.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Invoices"
+    ws.append(["Invoice", "Amount"])
+    ws.append(["INV-1", "=1+1"])
+    wb.save(path)
+    book = Workbook(path)
+    try:
+        assert book.grid("Invoices").uncached == {(1, 1)}
+    finally:
+        book.close()
+
+
+def test_xlsxwriter_default_formula_value_is_uncached_under_full_calc_on_load(tmp_path):
+    path = tmp_path / "book.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Invoices")
+    ws.write_formula(2, 1, "=1+1")  # stored result: the placeholder 0
+    wb.close()
+    assert b'fullCalcOnLoad="1"' in zipfile.ZipFile(path).read("xl/workbook.xml")
+    book = Workbook(path)
+    try:
+        assert book.grid("Invoices").uncached == {(2, 1)}
+    finally:
+        book.close()
+
+
+def _excel_like(tmp_path, cell_xml: bytes):
+    """An openpyxl workbook with B2 replaced by `cell_xml` and no fullCalcOnLoad (as Excel saves)."""
+    src = tmp_path / "src.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Invoices"
+    ws.append(["Invoice", "Amount"])
+    ws.append(["INV-1", "=1+1"])
+    wb.save(src)
+    path = tmp_path / "book.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(path, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'<c r="B2"><f>1+1</f><v /></c>', cell_xml)
+                assert cell_xml in data
+            if item.filename == "xl/workbook.xml":
+                data = data.replace(b' fullCalcOnLoad="1"', b"")
+            zout.writestr(item, data)
+    return path
+
+
+def test_calculated_zero_is_a_value_when_excel_saved_the_workbook(tmp_path):
+    path = _excel_like(tmp_path, b'<c r="B2"><f>1-1</f><v>0</v></c>')
+    book = Workbook(path)
+    try:
+        grid = book.grid("Invoices")
+    finally:
+        book.close()
+    assert grid.rows[1][1] == 0.0 and grid.uncached == set()
+
+
+def test_formula_calculated_to_empty_text_is_not_uncached(tmp_path):
+    path = _excel_like(tmp_path, b'<c r="B2" t="str"><f>IF(1=1,"","x")</f><v></v></c>')
+    book = Workbook(path)
+    try:
+        assert book.grid("Invoices").uncached == set()
+    finally:
+        book.close()
+
+
+def test_shared_formula_without_value_is_uncached(tmp_path):
+    path = _excel_like(tmp_path, b'<c r="B2"><f t="shared" si="0"/></c>')
+    book = Workbook(path)
+    try:
+        assert book.grid("Invoices").uncached == {(1, 1)}
+    finally:
+        book.close()

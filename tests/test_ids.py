@@ -1,0 +1,72 @@
+"""Identifiers stay text as typed; matching keys are normalised."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine.ids import cell_text, normalize_key, normalize_name
+
+
+def texts(*values):
+    return [None if pd.isna(v) else v for v in cell_text(pd.Series(list(values), dtype="object"))]
+
+
+def keys(*values):
+    return [None if pd.isna(v) else v for v in normalize_key(pd.Series(list(values), dtype="object"))]
+
+
+def names(*values):
+    return [None if pd.isna(v) else v
+            for v in normalize_name(pd.Series(list(values), dtype="object"))]
+
+
+def test_display_text_is_kept_as_typed_except_outer_spaces():
+    assert texts("INV-00123", "inv 123 ", "00042") == ["INV-00123", "inv 123", "00042"]
+
+
+def test_whole_number_cells_lose_the_trailing_point_zero():
+    assert texts(1001.0, 1001, np.int64(7), 0.0) == ["1001", "1001", "7", "0"]
+
+
+def test_fractional_number_cells_keep_their_digits():
+    assert texts(12.5) == ["12.5"]
+
+
+def test_blank_cells_are_missing():
+    assert texts(None, "", "   ", float("nan")) == [None] * 4
+
+
+def test_key_ignores_case_spaces_and_dashes():
+    assert keys("INV-123", "inv 123 ", "Inv_123", "INV.123") == ["INV123"] * 4
+
+
+def test_key_drops_leading_zeros_of_digit_runs():
+    assert keys("INV-00123", "00042", "A-0-0-1") == ["INV123", "42", "A1"]
+
+
+def test_key_keeps_a_lone_zero_and_inner_zeros():
+    assert keys("000", "0", "A0B", "1001") == ["0", "0", "A0B", "1001"]
+
+
+def test_number_cell_and_text_with_leading_zeros_share_a_key():
+    display = cell_text(pd.Series([1001.0, "001001"], dtype="object"))
+    assert normalize_key(display).tolist() == ["1001", "1001"]
+
+
+def test_key_of_blank_or_punctuation_only_is_missing():
+    assert keys(None, "", "--") == [None, None, None]
+
+
+def test_key_keeps_accented_letters_as_their_base_letter():
+    assert keys("é-1", "Ｉnv１２") == ["E1", "INV12"]
+
+
+def test_name_key_upper_case_single_spaces_no_punctuation():
+    assert names("  Aetna  Inc. ", "blue-cross", "O'Brien, Ann") == ["AETNA INC", "BLUE CROSS",
+                                                                   "O BRIEN ANN"]
+
+
+def test_name_key_folds_accents():
+    assert names("José García") == ["JOSE GARCIA"]
+    assert names(None, " . ") == [None, None]
