@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import pandas as pd
 
 from engine.errors import InputError
 from engine.findings import COLUMNS as FINDING_HEADERS
 from engine.ids import cell_text
-from engine.read.grid import Workbook
+from engine.read.grid import Grid, Workbook
 from engine.read.sheets import empty_table, read_sheet
 from engine.settings import Settings, parse_settings
 from engine.tables import SHEETS
@@ -68,12 +69,50 @@ def read_previous_findings(book: Workbook) -> tuple[pd.DataFrame, pd.DataFrame]:
     contract = {h for _n, h, _k in FINDING_HEADERS}
     keep = ["ID"] + [h for h in ("Status", "Owner", "Note") if h in frame]
     extra = [c for c in frame.columns if c not in contract and not c.startswith("Column ")]
-    text = pd.DataFrame({c: cell_text(frame[c]) for c in frame.columns})
+    # the writer escapes a literal `_xHHHH_` in text as `_x005F_xHHHH_`; readers return it raw
+    text = pd.DataFrame({c: cell_text(frame[c]).str.replace("_x005F_", "_", regex=False)
+                         for c in frame.columns})
     staff = text[keep + extra]
     has_id = text["ID"].notna()
     by_id = staff[has_id].drop_duplicates("ID").set_index("ID")
     others = text[~has_id & text.notna().any(axis=1)]
     return by_id, others
+
+
+class Book(Protocol):
+    """What the reader needs of a workbook: a file (engine.read.grid.Workbook) or a live Excel
+    workbook (engine.excel) alike."""
+
+    sheet_names: list[str]
+
+    def find(self, wanted: str) -> str | None: ...
+    def grid(self, sheet: str) -> Grid: ...
+
+
+def read_book(book: Book, path: Path) -> Inputs:
+    """Read every input sheet of an open book; `path` names it in messages and sources."""
+    settings = _settings(book, path.name)
+    tables: dict[str, pd.DataFrame] = {}
+    invalid: list[pd.DataFrame] = []
+    names: dict[str, str] = {}
+    for sheet in SHEETS:
+        if sheet == "Settings":
+            continue
+        actual = book.find(sheet)
+        if actual is None:
+            if sheet == "Invoices":
+                raise InputError("the workbook has no sheet named Invoices (the one sheet "
+                                 "the engine needs)", file=path.name)
+            tables[sheet] = empty_table(sheet)
+            continue
+        names[sheet] = actual
+        read = read_sheet(book.grid(actual), sheet, settings, path.name)
+        tables[sheet] = read.table
+        if len(read.invalid):
+            invalid.append(read.invalid)
+    previous, staff_rows = read_previous_findings(book)
+    invalid_df = pd.concat(invalid, ignore_index=True) if invalid else pd.DataFrame()
+    return Inputs(path, settings, tables, invalid_df, names, previous, staff_rows)
 
 
 def read_workbook(path: Path) -> Inputs:
@@ -84,27 +123,6 @@ def read_workbook(path: Path) -> Inputs:
         raise InputError("expected an Excel workbook (.xlsx or .xlsm)", file=path.name)
     book = Workbook(path)
     try:
-        settings = _settings(book, path.name)
-        tables: dict[str, pd.DataFrame] = {}
-        invalid: list[pd.DataFrame] = []
-        names: dict[str, str] = {}
-        for sheet in SHEETS:
-            if sheet == "Settings":
-                continue
-            actual = book.find(sheet)
-            if actual is None:
-                if sheet == "Invoices":
-                    raise InputError("the workbook has no sheet named Invoices (the one sheet "
-                                     "the engine needs)", file=path.name)
-                tables[sheet] = empty_table(sheet)
-                continue
-            names[sheet] = actual
-            read = read_sheet(book.grid(actual), sheet, settings, path.name)
-            tables[sheet] = read.table
-            if len(read.invalid):
-                invalid.append(read.invalid)
-        previous, staff_rows = read_previous_findings(book)
+        return read_book(book, path)
     finally:
         book.close()
-    invalid_df = pd.concat(invalid, ignore_index=True) if invalid else pd.DataFrame()
-    return Inputs(path, settings, tables, invalid_df, names, previous, staff_rows)
