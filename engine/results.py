@@ -13,8 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine.dates import to_dates
 from engine.findings import COLUMNS as FINDING_COLUMNS
 from engine.findings import SEVERITIES, TYPES
+from engine.money import to_cents
 from engine.pipeline import Result
 from engine.write.model import Block, Chart, Column, Link, ResultSheet
 
@@ -162,9 +164,17 @@ def result_sheets(report: Report, result: Result, run_date: pd.Timestamp) -> lis
         disc[c] = f[c]
         disc_cols.append(Column(c, "text"))
     if len(report.staff_rows):
-        kept = report.staff_rows.reindex(columns=list(disc.columns))
+        kept = report.staff_rows.reindex(columns=list(disc.columns)).astype("object")
         kept["Source"] = kept["Source"].fillna("added by staff (kept from the previous run)")
+        for col in disc_cols:
+            if col.kind == "money":
+                kept[col.name] = to_cents(kept[col.name])[0]
+            elif col.kind == "date":
+                kept[col.name] = to_dates(kept[col.name])[0]
         disc = pd.concat([disc, kept], ignore_index=True)
+        for col in disc_cols:
+            if col.kind == "money":
+                disc[col.name] = disc[col.name].astype("Int64")
     src_sheet = pd.concat([f["source_sheet"], pd.Series(pd.NA, index=range(len(report.staff_rows)))],
                           ignore_index=True)
     src_row = pd.concat([f["source_row"], pd.Series(pd.NA, index=range(len(report.staff_rows)))],
