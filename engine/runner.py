@@ -7,6 +7,7 @@ the result builders without any of this.
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,26 @@ from engine.write.export import export_findings
 
 log = logging.getLogger("engine")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+
+
+class Progress:
+    """Steps of a run on one status line, only when a person is watching a terminal."""
+
+    def __init__(self, total: int, stream=None):
+        self.stream = stream or sys.stderr
+        self.total, self.n = total, 0
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def __call__(self, what: str) -> None:
+        self.n += 1
+        if self.live:
+            self.stream.write(f"\r\x1b[K[{min(self.n, self.total)}/{self.total}] {what}…")
+            self.stream.flush()
+
+    def done(self) -> None:
+        if self.live:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
 
 
 @dataclass
@@ -84,17 +105,22 @@ def run_workbook(path: Path, *, remits: list[Path] | None = None, as_of: pd.Time
     path = Path(path)
     if out is not None and Path(out).resolve() == path.resolve():
         out = None
+    step = Progress(5)
+    step("reading the workbook")
     inputs = read_workbook(path)
     files = [(path.name, "workbook", sha256(path))]
     paths = remit_paths(path, list(remits or []), inputs.settings.remit_folder)
     remit = None
     if paths:
         from engine.x12 import read_remits
+        step("reading remittances")
         remit = read_remits(paths, path.parent)
         for f in remit_files(paths):
             files.append((f.name, "835 remittance", sha256(f)))
+    step("reconciling")
     result = reconcile(inputs, as_of, remit)
     result.files = files
+    step("writing results")
     rep = build_report(result)
     sheets = result_sheets(rep, result, pd.Timestamp.now().floor("min"))
     from engine.write import safe
@@ -112,6 +138,7 @@ def run_workbook(path: Path, *, remits: list[Path] | None = None, as_of: pd.Time
         from engine.report import write_report
         write_report(rep, result, Path(report), redacted=redact)
         outcome.extra_files.append(Path(report))
+    step.done()
     return outcome
 
 
