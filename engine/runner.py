@@ -26,15 +26,13 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 class Progress:
     """Steps of a run on one status line, only when a person is watching a terminal."""
 
-    def __init__(self, total: int, stream=None):
+    def __init__(self, stream=None):
         self.stream = stream or sys.stderr
-        self.total, self.n = total, 0
         self.live = bool(getattr(self.stream, "isatty", lambda: False)())
 
     def __call__(self, what: str) -> None:
-        self.n += 1
         if self.live:
-            self.stream.write(f"\r\x1b[K[{min(self.n, self.total)}/{self.total}] {what}…")
+            self.stream.write(f"\r\x1b[Krecon: {what}…")
             self.stream.flush()
 
     def done(self) -> None:
@@ -105,7 +103,7 @@ def run_workbook(path: Path, *, remits: list[Path] | None = None, as_of: pd.Time
     path = Path(path)
     if out is not None and Path(out).resolve() == path.resolve():
         out = None
-    step = Progress(5)
+    step = Progress()
     step("reading the workbook")
     inputs = read_workbook(path)
     files = [(path.name, "workbook", sha256(path))]
