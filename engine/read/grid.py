@@ -13,8 +13,6 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from python_calamine import CalamineWorkbook
-
 from engine.errors import InputError
 
 _REL = re.compile(rb"<Relationship\b[^>]*>")
@@ -54,6 +52,8 @@ class Workbook:
     """An xlsx/xlsm opened for reading; sheets by name, case- and space-insensitively."""
 
     def __init__(self, path: Path):
+        from python_calamine import CalamineWorkbook  # not on Pyodide; engine.excel reads via xlwings
+
         self.path = Path(path)
         try:
             self._book = CalamineWorkbook.from_path(str(self.path))
