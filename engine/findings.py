@@ -105,10 +105,10 @@ def make_id(types: pd.Series, keys: pd.Series) -> pd.Series:
 
 def finalize(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate the checks' findings, assign IDs, order deterministically."""
-    frames = [normalize(f) for f in frames if f is not None and len(f)]
+    frames = [f for f in frames if f is not None and len(f)]
     if not frames:
         return empty()
-    df = pd.concat(frames, ignore_index=True)
+    df = normalize(pd.concat(frames, ignore_index=True))
     df["key"] = df["key"].astype(str)
     df["id"] = make_id(df["type"], df["key"])
     # the same problem reported twice (e.g. by two routes) is one finding

@@ -47,10 +47,9 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
                                           + out.loc[has, "remit_adjusted_cents"])
     out["paid_cents"] = (out["insurance_paid_cents"] + out["patient_paid_cents"]).astype("Int64")
     out["balance_cents"] = (out["billed_cents"] - out["paid_cents"] - out["adjusted_cents"]).astype("Int64")
-    method = apps.sort_values(["invoice_key", "confidence"], kind="mergesort").groupby("invoice_key")
-    out["match_method"] = out["invoice_key"].map(
-        method["method"].agg(lambda m: ", ".join(sorted(set(m)))))
-    out["match_confidence"] = out["invoice_key"].map(method["confidence"].min()).astype("float64")
+    out["match_method"] = out["invoice_key"].map(_joined_methods(apps))
+    out["match_confidence"] = out["invoice_key"].map(
+        apps.groupby("invoice_key")["confidence"].min()).astype("float64")
     out["last_payment_index"] = out["invoice_key"].map(
         apps.merge(payments[["date", "row"]], left_on="payment_index", right_index=True)
         .sort_values(["date", "row"], kind="mergesort").groupby("invoice_key")["payment_index"].last())
@@ -59,3 +58,17 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
         out["plan"] = pd.Series(pd.NA, index=out.index, dtype="object")
         out["plan_completed"] = False
     return out
+
+
+def _joined_methods(apps: pd.DataFrame) -> pd.Series:
+    """`exact invoice, fuzzy reference` per invoice: its distinct match methods, sorted."""
+    m = (apps[["invoice_key", "method"]].drop_duplicates()
+         .sort_values(["invoice_key", "method"], kind="mergesort"))
+    if m.empty:
+        return pd.Series(dtype="str")
+    m["n"] = m.groupby("invoice_key").cumcount()
+    wide = m.pivot(index="invoice_key", columns="n", values="method")
+    joined = wide[0]
+    for c in wide.columns[1:]:
+        joined = joined + (", " + wide[c]).fillna("")
+    return joined

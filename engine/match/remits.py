@@ -165,7 +165,7 @@ def match_remits(remit, invoices: pd.DataFrame, invoice_lines: pd.DataFrame,
     adjusted = co.groupby("invoice_key")["amount_cents"].sum()
     eff_claims = matched[matched["effective"]]
     denied = eff_claims.groupby("invoice_key")["denied"].all()
-    forwarded = eff_claims.groupby("invoice_key")["status"].agg(lambda s: s.isin(FORWARDED).any())
+    forwarded = eff_claims["status"].isin(FORWARDED).groupby(eff_claims["invoice_key"]).any()
     last_date = matched.groupby("invoice_key")["trace"].size()
     charge = eff_claims.groupby("invoice_key")["charge_cents"].sum()
     per_invoice = pd.DataFrame({
