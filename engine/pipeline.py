@@ -1,5 +1,8 @@
 """The one place that orders a run: read → normalise → match → settle → check → write.
 
+Matching is three matchers over one run's tables: payments → invoices, remitted claims →
+invoices, and bank deposits → remittances (or the postings that explain them).
+
 Readers, matchers, checks and writers never call each other; they meet here through tables.
 `reconcile` is pure (tables in, findings and tables out) so the command line, the Excel button and
 the weekly runner all share it; `run` adds the files around it.
@@ -18,6 +21,7 @@ from engine import ledger, normalise, plans
 from engine.checks import CHECKS
 from engine.context import Context
 from engine.findings import finalize
+from engine.match.deposits import match_deposits
 from engine.match.payments import match_payments
 from engine.match.remits import match_remits
 from engine.read.workbook import Inputs, read_workbook
@@ -62,6 +66,9 @@ def reconcile(inputs: Inputs, as_of: pd.Timestamp, remit: Remit | None = None) -
                         "adjustments": rm.adjustments, "plb": remit.plb,
                         "problems": remit.problems, "per_invoice": rm.per_invoice}
         per_invoice = rm.per_invoice
+    deposits = match_deposits(inputs.tables["Deposits"],
+                              remit.transactions if remit is not None else pd.DataFrame(),
+                              payments, settings)
     totals = ledger.settle(invoices, payments, matches.applications, per_invoice)
     plan_tables = plans.build_plans(inputs.tables["PaymentPlans"], payments, matches.applications,
                                     totals, settings, as_of)
@@ -74,7 +81,8 @@ def reconcile(inputs: Inputs, as_of: pd.Timestamp, remit: Remit | None = None) -
     ctx = Context(as_of=as_of, settings=settings, tables=inputs.tables, invoice_totals=totals,
                   payments=payments, applications=matches.applications,
                   match_candidates=matches.candidates, installments=plan_tables.installments,
-                  plan_status=plan_tables.plan_status, remits=remit_tables)
+                  plan_status=plan_tables.plan_status, remits=remit_tables,
+                  deposit_matches=deposits)
     frames = [inputs.invalid, plan_tables.invalid]
     for check in CHECKS:
         frames.append(check.check(ctx))

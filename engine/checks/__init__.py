@@ -11,8 +11,11 @@ from engine.checks import (
     charge_mismatch,
     claim_without_remit,
     denied,
+    deposit_amount_mismatch,
+    deposit_without_era,
     duplicate_invoice,
     duplicate_payment,
+    era_without_deposit,
     misapplied_payment,
     overdue,
     overpaid,
@@ -51,6 +54,10 @@ CHECKS = (
     patient_responsibility,
     claim_without_remit,
     recoupment,
+    # C. remittances against bank deposits
+    era_without_deposit,
+    deposit_amount_mismatch,
+    deposit_without_era,
     # D. payment plans
     plan_missed_installment,
     plan_short_installment,
