@@ -42,15 +42,33 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="write results to this workbook; leave WORKBOOK as is")
     run.add_argument("--report", type=Path, help="write a discrepancy report (.html or .pdf)")
     run.add_argument("--export", type=Path, help="write the findings as .csv or .json")
+    run.add_argument("--letters", type=Path,
+                     help="write appeal letters and patient statements into this folder")
     run.add_argument("--redact", action="store_true",
                      help="mask patient names and identifiers in exports and reports")
     demo = sub.add_parser("demo", help="make a sample clinic workbook and 835 files, reconcile them")
     demo.add_argument("folder", nargs="?", type=Path, default=Path("recon-demo"))
     demo.add_argument("--invoices", type=int, default=200, help="size of the sample (default 200)")
     demo.add_argument("--as-of", dest="as_of", default="2026-03-31")
-    weekly = sub.add_parser("weekly", help="reconcile every workbook in a folder")
+    weekly = sub.add_parser("weekly", help="reconcile every workbook in a folder, with history",
+                            description="Reconcile every workbook in FOLDER (each with its 835 "
+                            "drop folder), record the run in the history ledger, write a report "
+                            "per workbook and the letters. Exit status: 0 all completed, 2 a "
+                            "workbook had bad input, 1 a workbook failed with an internal error.")
     weekly.add_argument("folder", type=Path)
-    weekly.add_argument("--as-of", dest="as_of")
+    weekly.add_argument("--as-of", dest="as_of", help="the date to judge due dates by (YYYY-MM-DD)")
+    weekly.add_argument("--ledger", type=Path,
+                        help="run history file (default: FOLDER/recon-history.sqlite)")
+    weekly.add_argument("--report-dir", dest="report_dir", type=Path,
+                        help="folder for one report per workbook (default: FOLDER/reports)")
+    weekly.add_argument("--pdf", action="store_true",
+                        help="also write each report and the letters as PDF (needs Chromium)")
+    weekly.add_argument("--no-letters", dest="letters", action="store_false",
+                        help="do not write appeal letters and patient statements")
+    weekly.add_argument("--redact", action="store_true",
+                        help="mask patient names and identifiers in reports and letters")
+    weekly.add_argument("--jobs", type=int, default=None,
+                        help="workbooks reconciled at once (default: one per CPU)")
     return p
 
 
@@ -64,14 +82,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             outcome = runner.run_workbook(
                 args.workbook, remits=args.remit, as_of=_as_of(args.as_of), out=args.out,
-                report=args.report, export=args.export, redact=args.redact)
+                report=args.report, export=args.export, letters=args.letters,
+                redact=args.redact)
             print(outcome.summary())
         elif args.command == "demo":
             for line in runner.demo(args.folder, invoices=args.invoices, as_of=_as_of(args.as_of)):
                 print(line)
         elif args.command == "weekly":
-            failed = runner.weekly(args.folder, as_of=_as_of(args.as_of))
-            return 1 if failed else 0
+            if args.jobs is not None and args.jobs < 1:
+                raise InputError(f"--jobs must be 1 or more, not {args.jobs}")
+            outcome = runner.weekly(
+                args.folder, as_of=_as_of(args.as_of), ledger=args.ledger,
+                report_dir=args.report_dir, report_formats=("html", "pdf") if args.pdf else ("html",),
+                letters=args.letters, letters_pdf=args.pdf, redact=args.redact, jobs=args.jobs)
+            return outcome.exit_status
         return 0
     except InputError as exc:
         print(f"recon: {exc.describe()}", file=sys.stderr)

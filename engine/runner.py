@@ -16,11 +16,10 @@ import pandas as pd
 from engine.errors import InputError
 from engine.pipeline import Result, reconcile, sha256
 from engine.read.workbook import read_workbook
-from engine.results import build_report, export_frame, result_sheets
+from engine.results import Report, build_report, export_frame, result_sheets
 from engine.write.export import export_findings
 
 log = logging.getLogger("engine")
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
 
 class Progress:
@@ -97,13 +96,10 @@ def remit_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def run_workbook(path: Path, *, remits: list[Path] | None = None, as_of: pd.Timestamp,
-                 out: Path | None = None, report: Path | None = None, export: Path | None = None,
-                 redact: bool = False) -> Outcome:
-    path = Path(path)
-    if out is not None and Path(out).resolve() == path.resolve():
-        out = None
-    step = Progress()
+def reconcile_file(path: Path, *, remits: list[Path] | None, as_of: pd.Timestamp,
+                   step=None) -> tuple[Result, Report]:
+    """Read a workbook and its remittances, reconcile, and compute the result tables."""
+    step = step or (lambda _what: None)
     step("reading the workbook")
     inputs = read_workbook(path)
     files = [(path.name, "workbook", sha256(path))]
@@ -118,8 +114,26 @@ def run_workbook(path: Path, *, remits: list[Path] | None = None, as_of: pd.Time
     step("reconciling")
     result = reconcile(inputs, as_of, remit)
     result.files = files
+    return result, build_report(result)
+
+
+def export_redactor(result: Result, redact: bool):
+    """With --redact, the function that masks patient names and IDs in free text."""
+    if not redact:
+        return None
+    from engine.report import Redactor
+    return Redactor.from_result(result).text
+
+
+def run_workbook(path: Path, *, remits: list[Path] | None = None, as_of: pd.Timestamp,
+                 out: Path | None = None, report: Path | None = None, export: Path | None = None,
+                 letters: Path | None = None, redact: bool = False) -> Outcome:
+    path = Path(path)
+    if out is not None and Path(out).resolve() == path.resolve():
+        out = None
+    step = Progress()
+    result, rep = reconcile_file(path, remits=remits, as_of=as_of, step=step)
     step("writing results")
-    rep = build_report(result)
     sheets = result_sheets(rep, result, pd.Timestamp.now().floor("min"))
     from engine.write import safe
 
@@ -127,15 +141,19 @@ def run_workbook(path: Path, *, remits: list[Path] | None = None, as_of: pd.Time
         safe.write_copy(path, Path(out), sheets)
         outcome = Outcome(path, Path(out), result)
     else:
-        w = safe.write_in_place(path, sheets, backups_kept=inputs.settings.backups_kept)
+        w = safe.write_in_place(path, sheets, backups_kept=result.inputs.settings.backups_kept)
         outcome = Outcome(path, w.written, result, w.backup, w.sibling_reason)
     if export is not None:
-        export_findings(export_frame(rep.findings), Path(export), redacted=redact)
+        export_findings(export_frame(rep.findings), Path(export), redacted=redact,
+                        scrub=export_redactor(result, redact))
         outcome.extra_files.append(Path(export))
     if report is not None:
         from engine.report import write_report
         write_report(rep, result, Path(report), redacted=redact)
         outcome.extra_files.append(Path(report))
+    if letters is not None:
+        from engine.letters import write_letters
+        outcome.extra_files.append(write_letters(result, Path(letters), redacted=redact).folder)
     step.done()
     return outcome
 
@@ -154,24 +172,15 @@ def demo(folder: Path, *, invoices: int = 200, as_of: pd.Timestamp) -> list[str]
             f"Open {outcome.written} and look at the Recon Summary and Discrepancies sheets."]
 
 
-def weekly(folder: Path, *, as_of: pd.Timestamp) -> list[Path]:
-    """Reconcile every workbook in `folder`; one failing workbook does not stop the others."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError("not a folder", file=str(folder))
-    books = sorted(p for p in folder.iterdir() if p.suffix.lower() in WORKBOOK_SUFFIXES
-                   and not p.name.startswith(("~$", ".")) and ".backup-" not in p.name
-                   and "(reconciled)" not in p.name)
-    failed = []
-    for book in books:
-        remits = [folder / "remits"] if (folder / "remits").is_dir() else []
-        try:
-            outcome = run_workbook(book, remits=remits, as_of=as_of)
-            print(outcome.summary())
-        except InputError as exc:
-            print(f"recon: {exc.describe()}")
-            failed.append(book)
-        except Exception:
-            log.exception("internal error while reconciling %s", book.name)
-            failed.append(book)
-    return failed
+def weekly(folder: Path, *, as_of: pd.Timestamp, ledger: Path | None = None,
+           report_dir: Path | None = None, report_formats: tuple[str, ...] = ("html",),
+           letters: bool = True, letters_pdf: bool = False, redact: bool = False,
+           jobs: int | None = None):
+    """Reconcile every workbook in `folder` with run history (engine.weekly); one failing
+    workbook does not stop the others. Returns the engine.weekly.WeeklyOutcome, whose
+    `exit_status` is 0 (all completed), 2 (bad input in one) or 1 (one crashed)."""
+    from engine.weekly import run_weekly
+
+    return run_weekly(Path(folder), as_of=as_of, ledger=ledger, report_dir=report_dir,
+                      report_formats=report_formats, letters=letters, letters_pdf=letters_pdf,
+                      redact=redact, jobs=jobs)

@@ -115,6 +115,15 @@ def read_book(book: Book, path: Path) -> Inputs:
     return Inputs(path, settings, tables, invalid_df, names, previous, staff_rows)
 
 
+def read_settings(path: Path) -> Settings:
+    """Only the Settings sheet (cheap): for deciding where a workbook's remittances are."""
+    book = Workbook(Path(path))
+    try:
+        return _settings(book, Path(path).name)
+    finally:
+        book.close()
+
+
 def read_workbook(path: Path) -> Inputs:
     path = Path(path)
     if not path.exists():

@@ -62,10 +62,23 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def export_findings(frame: pd.DataFrame, path: Path, *, redacted: bool = False) -> None:
-    """Write findings (snake_case contract columns) to .csv or .json."""
+TEXT_SCRUBBED = ("reason", "explanation", "action", "note", "owner", "invoice", "claim", "payment",
+                 "trace", "plan", "payer", "source")
+
+
+def export_findings(frame: pd.DataFrame, path: Path, *, redacted: bool = False,
+                    scrub=None) -> None:
+    """Write findings (snake_case contract columns) to .csv or .json.
+
+    With `redacted`, the patient column is masked, and `scrub` (a text → text function that masks
+    the run's patient names and IDs, engine.report.Redactor) is applied to every other text column.
+    """
     path = Path(path)
     data = redact(frame) if redacted else frame
+    if redacted and scrub is not None:
+        for c in TEXT_SCRUBBED:
+            if c in data:
+                data[c] = data[c].map(lambda v: scrub(v) if isinstance(v, str) else v)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         buf = io.StringIO()
