@@ -78,8 +78,7 @@ def normalize(df: pd.DataFrame) -> pd.DataFrame:
             out[name] = col.astype("object").where(col.notna(), None)
     for name in EXTRA_COLUMNS:
         out[name] = df[name] if name in df else pd.Series(pd.NA, index=df.index)
-    if "actual" in df and "expected" in df and "difference" not in df:
-        out["difference"] = (out["actual"] - out["expected"]).astype("Int64")
+    out["difference"] = out["difference"].fillna(out["actual"] - out["expected"]).astype("Int64")
     return out
 
 

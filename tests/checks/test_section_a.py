@@ -150,3 +150,11 @@ def test_finding_ids_are_stable_across_runs_and_row_order():
     b = run(list(reversed(rows)))
     assert sorted(a["id"]) == sorted(b["id"])
     assert len(set(a["id"])) == 2
+
+
+def test_difference_is_filled_for_every_finding_with_both_amounts():
+    f = run([inv(1, "1", 200.0), inv(2, "2", 300.0)],
+            [pay("P1", "INV-2", "2", 100.0), pay("P9", "XYZ-77", "99", 42.0)])
+    both = f[f["expected"].notna() & f["actual"].notna()]
+    assert len(both) >= 2
+    assert (both["difference"] == both["actual"] - both["expected"]).all()
