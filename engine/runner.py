@@ -59,7 +59,8 @@ class Outcome:
                  f"{len(t)} invoices, {len(self.result.ctx.payments)} payments.",
                  f"{len(f)} findings" + (f" ({by_sev})" if by_sev else "") + ".",
                  f"Results written to {self.written}"
-                 + (f" (previous version kept as {self.backup.name})" if self.backup else "") + "."]
+                 + (f" (previous version kept as {self.backup.parent.name}/{self.backup.name})"
+                    if self.backup else "") + "."]
         if self.note:
             lines.append(self.note)
         lines += [f"Also written: {p}" for p in self.extra_files]
