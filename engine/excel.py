@@ -478,15 +478,9 @@ def link_formulas(block: Block, bl: sx.BlockLayout) -> list[tuple[int, list[int]
     out = []
     names = [c.name for c in block.columns]
     for link in block.links:
-        sheet = pd.Series(link.target_sheet).reset_index(drop=True)
-        row = pd.to_numeric(pd.Series(link.target_row).reset_index(drop=True), errors="coerce")
-        if len(sheet) != bl.n_rows or len(row) != bl.n_rows:
-            raise ValueError(f"link on {link.column!r} of {block.table_name!r} is not aligned "
-                             "with the block's rows")
+        sheet, row, found = sx.link_rows(block, bl, link)
         shown = block.data[link.column].reset_index(drop=True)
-        ok = (sheet.notna() & row.notna() & (row >= 1) & (row <= sx.MAX_ROWS)
-              & shown.notna()).to_numpy()
-        idx = np.flatnonzero(ok).tolist()
+        idx = found.tolist()
         sheets = sheet.to_numpy()
         rows = row.to_numpy()
         texts = shown.to_numpy()

@@ -1,38 +1,10 @@
-"""Shared test helpers: tiny workbooks built inside the tests."""
+"""Fixtures shared by every test folder; the helpers themselves live in builders.py."""
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
-
 import pytest
-import xlsxwriter
 
-AS_OF = dt.date(2026, 3, 31)
-
-
-def build_workbook(path: Path, sheets: dict[str, list[list]], *, title_rows: int = 0) -> Path:
-    """Write `sheets` (name → rows, first row the header) as an xlsx; dates stay Excel dates."""
-    wb = xlsxwriter.Workbook(str(path))
-    wb.set_properties({"created": dt.datetime(2026, 1, 1)})
-    date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
-    for name, rows in sheets.items():
-        ws = wb.add_worksheet(name)
-        for t in range(title_rows):
-            ws.write(t, 0, f"{name} — title line {t + 1}")
-        for r, row in enumerate(rows):
-            for c, value in enumerate(row):
-                at = r + title_rows
-                if value is None:
-                    continue
-                if isinstance(value, (dt.date, dt.datetime)):
-                    ws.write_datetime(at, c, value, date_fmt)
-                elif isinstance(value, str):
-                    ws.write_string(at, c, value)
-                else:
-                    ws.write(at, c, value)
-    wb.close()
-    return path
+from builders import build_workbook
 
 
 @pytest.fixture
@@ -40,47 +12,3 @@ def make_workbook(tmp_path):
     def make(sheets: dict[str, list[list]], name: str = "book.xlsx", **kw) -> Path:
         return build_workbook(tmp_path / name, sheets, **kw)
     return make
-
-
-def inputs_from_rows(sheets: dict[str, list[list]], settings=None):
-    """Reader output for in-memory sheets (no file): what read_workbook would give."""
-    import pandas as pd
-
-    from engine.read.grid import Grid
-    from engine.read.sheets import empty_table, read_sheet
-    from engine.read.workbook import Inputs
-    from engine.settings import Settings, parse_settings
-    from engine.tables import SHEETS
-
-    if settings is None:
-        rows = sheets.get("Settings")
-        settings = parse_settings([(r[0], r[1], i + 2) for i, r in enumerate(rows[1:])]) \
-            if rows else Settings()
-    tables, invalid, names = {}, [], {}
-    for sheet in SHEETS:
-        if sheet == "Settings":
-            continue
-        if sheet in sheets:
-            read = read_sheet(Grid(sheet, sheets[sheet]), sheet, settings, "test.xlsx")
-            tables[sheet] = read.table
-            names[sheet] = sheet
-            if len(read.invalid):
-                invalid.append(read.invalid)
-        else:
-            tables[sheet] = empty_table(sheet)
-    return Inputs(Path("test.xlsx"), settings, tables,
-                  pd.concat(invalid, ignore_index=True) if invalid else pd.DataFrame(), names)
-
-
-def reconcile_rows(sheets: dict[str, list[list]], as_of=AS_OF, settings=None):
-    import pandas as pd
-
-    from engine.pipeline import reconcile
-
-    return reconcile(inputs_from_rows(sheets, settings), pd.Timestamp(as_of))
-
-
-INVOICE_HEADER = ["Invoice", "Patient ID", "Patient", "Service date", "Invoice date", "Payer",
-                  "Amount"]
-PAYMENT_HEADER = ["Payment ID", "Date", "Invoice", "Patient ID", "Payer", "Method", "Reference",
-                  "Amount"]

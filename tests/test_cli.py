@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from conftest import INVOICE_HEADER, PAYMENT_HEADER
+from builders import INVOICE_HEADER, PAYMENT_HEADER
 from engine.cli import main
 from engine.findings import COLUMNS
 

@@ -7,7 +7,7 @@ import datetime as dt
 import openpyxl
 from python_calamine import CalamineWorkbook
 
-from conftest import INVOICE_HEADER, PAYMENT_HEADER
+from builders import INVOICE_HEADER, PAYMENT_HEADER
 from engine.cli import main
 
 JAN5 = dt.date(2026, 1, 5)

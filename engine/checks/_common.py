@@ -73,3 +73,19 @@ def claim_key(claims: pd.DataFrame, suffix: str = "") -> pd.Series:
 def remit_claims(ctx) -> pd.DataFrame:
     claims = ctx.remits.get("claims")
     return claims if claims is not None else pd.DataFrame()
+
+
+def text_or_none(df: pd.DataFrame, name: str) -> pd.Series:
+    """A text column with None for missing values (or all None when the column is absent)."""
+    if name not in df:
+        return pd.Series(None, index=df.index, dtype=object)
+    s = df[name].astype(object)
+    return s.where(s.notna(), None)
+
+
+def deposit_column(ctx, index: pd.Series, column: str) -> pd.Series:
+    """A column of the Deposits table for the deposit labels in `index`."""
+    deposits = ctx.table("Deposits")
+    if column in deposits:
+        return index.map(deposits[column])
+    return pd.Series(None, index=index.index, dtype="object")

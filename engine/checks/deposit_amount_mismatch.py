@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.checks._common import day_text, money
+from engine.checks._common import deposit_column, day_text, money
 from engine.context import Context
 
 TYPE = "DEPOSIT_AMOUNT_MISMATCH"
@@ -26,13 +26,10 @@ def check(ctx: Context) -> pd.DataFrame:
     hit = hit.sort_values(["group", "deposit_date"], kind="mergesort").drop_duplicates("group")
     if hit.empty:
         return pd.DataFrame()
-    deposits = ctx.table("Deposits")
     idx = hit["deposit_index"]
 
     def dep(col: str) -> pd.Series:
-        if col in deposits:
-            return idx.map(deposits[col])
-        return pd.Series(None, index=hit.index, dtype="object")
+        return deposit_column(ctx, idx, col)
 
     expected = hit["group_remit_cents"].astype("Int64")
     actual = hit["group_deposit_cents"].astype("Int64")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.checks._common import day_text, money
+from engine.checks._common import deposit_column, day_text, money
 from engine.context import Context
 from engine.ids import normalize_key
 
@@ -28,13 +28,10 @@ def check(ctx: Context) -> pd.DataFrame:
             & m["deposit_cents"].notna() & (m["deposit_cents"] != 0)]
     if hit.empty:
         return pd.DataFrame()
-    deposits = ctx.table("Deposits")
     idx = hit["deposit_index"]
 
     def dep(col: str) -> pd.Series:
-        if col in deposits:
-            return idx.map(deposits[col])
-        return pd.Series(None, index=hit.index, dtype="object")
+        return deposit_column(ctx, idx, col)
 
     reference = dep("reference").astype("object")
     ref_key = normalize_key(reference.where(reference.notna(), "").astype(str)).fillna("")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from engine.checks._common import text_or_none
 from engine.context import Context
 from engine.findings import empty
 from engine.plans import day_text, money_text
@@ -68,8 +69,8 @@ def check(ctx: Context) -> pd.DataFrame:
         "type": TYPE,
         "severity": severity,
         "plan": plan,
-        "patient": _text(f, "patient_id"),
-        "invoice": _text(f, "invoices"),
+        "patient": text_or_none(f, "patient_id"),
+        "invoice": text_or_none(f, "invoices"),
         "expected": amount[hit],
         "actual": paid[hit],
         "difference": (paid[hit] - amount[hit]).astype("Int64"),
@@ -78,15 +79,9 @@ def check(ctx: Context) -> pd.DataFrame:
         "explanation": explanation,
         "action": "Contact the patient about the missed installment; consider a reminder or "
                   "re-arranging the plan.",
-        "source": _text(f, "source"),
+        "source": text_or_none(f, "source"),
         "source_sheet": sheet.astype(object),
         "source_row": row.astype("Int64"),
         "key": f["plan_key"].astype(str) + "|" + f["number"].astype("Int64").astype(str),
     }, index=f.index).reset_index(drop=True)
 
-
-def _text(df: pd.DataFrame, name: str) -> pd.Series:
-    if name not in df:
-        return pd.Series(None, index=df.index, dtype=object)
-    s = df[name].astype(object)
-    return s.where(s.notna(), None)

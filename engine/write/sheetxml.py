@@ -513,19 +513,25 @@ def render_worksheet(sheet: ResultSheet, layout: SheetLayout, styles: StyleIds,
     yield "".join(tail).encode()
 
 
+def link_rows(block: Block, bl: BlockLayout, link) -> tuple[pd.Series, pd.Series, np.ndarray]:
+    """A Link's target sheets and rows, and the block rows (0-based) that get a link: those with
+    a target inside the sheet and a value to click on."""
+    sheet = pd.Series(link.target_sheet).reset_index(drop=True)
+    row = pd.to_numeric(pd.Series(link.target_row).reset_index(drop=True), errors="coerce")
+    if len(sheet) != bl.n_rows or len(row) != bl.n_rows:
+        raise ValueError(f"link on {link.column!r} of {block.table_name!r} is not aligned "
+                         "with the block's rows")
+    ok = (sheet.notna() & row.notna() & (row >= 1) & (row <= MAX_ROWS)).to_numpy()
+    ok = ok & block.data[link.column].notna().to_numpy()
+    return sheet, row, np.flatnonzero(ok)
+
+
 def _link_targets(block: Block, bl: BlockLayout) -> list[tuple[int, np.ndarray, list[str]]]:
     """For each Link: (column index, sheet rows that link, `'Sheet'!A12` locations)."""
     out = []
     names = [c.name for c in block.columns]
     for link in block.links:
-        sheet = pd.Series(link.target_sheet).reset_index(drop=True)
-        row = pd.to_numeric(pd.Series(link.target_row).reset_index(drop=True), errors="coerce")
-        if len(sheet) != bl.n_rows or len(row) != bl.n_rows:
-            raise ValueError(f"link on {link.column!r} of {block.table_name!r} is not aligned "
-                             "with the block's rows")
-        ok = (sheet.notna() & row.notna() & (row >= 1) & (row <= MAX_ROWS)).to_numpy()
-        ok = ok & block.data[link.column].notna().to_numpy()
-        idx = np.flatnonzero(ok)
+        sheet, row, idx = link_rows(block, bl, link)
         quoted = {name: xml_escape(quote_sheet(str(name)), attr=True)
                   for name in pd.unique(sheet.to_numpy()[idx])}
         locs = [f"{quoted[s]}!A{r}" for s, r in

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from conftest import PAYMENT_HEADER, inputs_from_rows
+from builders import PAYMENT_HEADER, inputs_from_rows
 from engine import normalise
 from engine.checks import deposit_amount_mismatch, deposit_without_era, era_without_deposit
 from engine.context import Context

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 
 import pandas as pd
-from conftest import INVOICE_HEADER, PAYMENT_HEADER, reconcile_rows  # tests/conftest.py
+from builders import INVOICE_HEADER, PAYMENT_HEADER, reconcile_rows  # tests/conftest.py
 
 from engine.checks import plan_missed_installment, plan_short_installment
 from engine.context import Context

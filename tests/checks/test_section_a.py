@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from conftest import INVOICE_HEADER, PAYMENT_HEADER, reconcile_rows
+from builders import INVOICE_HEADER, PAYMENT_HEADER, reconcile_rows
 
 JAN5 = dt.date(2026, 1, 5)
 FEB1 = dt.date(2026, 2, 1)

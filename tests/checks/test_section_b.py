@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from conftest import inputs_from_rows
+from builders import inputs_from_rows
 from engine.pipeline import reconcile
 from engine.x12 import read_835
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from conftest import PAYMENT_HEADER, inputs_from_rows
+from builders import PAYMENT_HEADER, inputs_from_rows
 from engine import normalise
 from engine.ids import normalize_name
 from engine.match.deposits import MATCH_COLUMNS, STATUSES, match_deposits

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import INVOICE_HEADER, PAYMENT_HEADER, inputs_from_rows
+from builders import INVOICE_HEADER, PAYMENT_HEADER, inputs_from_rows
 from engine import normalise
 from engine.match.payments import match_payments
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import INVOICE_HEADER, reconcile_rows
+from builders import INVOICE_HEADER, reconcile_rows
 from engine.history import PriorRun, compare, finding_rows
 from engine.letters import appeal_data, statement_data, write_letters
 from engine.report import render_html, report_data, write_report

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
-from conftest import INVOICE_HEADER, build_workbook
+from builders import INVOICE_HEADER, build_workbook
 from engine.history import Ledger
 from engine.sample import generate
 from engine.weekly import Progress, find_workbooks, remit_folders, run_weekly

@@ -14,7 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from conftest import build_staff_workbook, discrepancies_sheet, summary_sheet
+from staff_books import build_staff_workbook, discrepancies_sheet, summary_sheet
 from engine.write.safe import backup_path, write_copy, write_in_place
 
 ROOT = Path(__file__).resolve().parents[2]

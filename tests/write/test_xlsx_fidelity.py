@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
-from conftest import FAKE_VBA, discrepancies_sheet, summary_sheet
+from staff_books import FAKE_VBA, discrepancies_sheet, summary_sheet
 from engine.errors import InputError
 from engine.write import xlsx
 from engine.write.model import Block, Column, ResultSheet
