@@ -202,3 +202,23 @@ def test_claim_paid_twice_across_remittances_is_a_duplicate_payment():
     f = reconcile(inputs_from_rows(sheets), pd.Timestamp(2026, 2, 20), remit).findings
     d = f[f["type"] == "DUPLICATE_PAYMENT"]
     assert len(d) == 1 and d.iloc[0]["trace"] == "EFT002"
+
+
+def test_remittances_sheet_is_an_alternative_source():
+    sheets = {
+        "Invoices": [INV_HEADER, inv(1, 80.0), inv(2, 100.0, pid="2")],
+        "FeeSchedule": FEES,
+        "Payments": [PAY_HEADER, posted("P1", 1, 80.0, ref="TRN9")],
+        "Remittances": [
+            ["Claim #", "Trace", "Payer", "Status", "Billed", "Paid", "Patient resp", "Adj group",
+             "Adj reason", "Adj amount", "CPT"],
+            ["INV-1", "TRN9", "Aetna", "1", 80.0, 80.0, 0.0, None, None, None, "99213"],
+            ["INV-2", "TRN9", "Aetna", "4", 100.0, 0.0, 0.0, "CO", "29", 100.0, "99213"],
+        ],
+    }
+    f = reconcile(inputs_from_rows(sheets), pd.Timestamp(2026, 2, 20)).findings
+    assert sorted(f["type"]) == ["DENIED"]
+    denied = f.iloc[0]
+    assert denied["invoice"] == "INV-2" and denied["trace"] == "TRN9"
+    assert denied["reason"] == "CO-29: timely filing limit expired"
+    assert denied["source"] == "Remittances row 3"
