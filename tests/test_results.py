@@ -47,3 +47,22 @@ def test_staff_rows_are_kept_and_disappeared_findings_counted_resolved(make_work
     assert "added by staff" in kept[0][17]
     assert _summary_count(book, "Resolved since the last run (no longer found)") == 1
     assert _summary_count(book, "Rows added by staff") == 1
+
+
+def test_plans_sheet_shows_each_plan_and_plan_invoices_are_in_plan(make_workbook):
+    book = make_workbook({
+        "Invoices": [INVOICE_HEADER, ["INV-1", "1", "Ann Lee", JAN5, JAN5, "Self-pay", 300.0]],
+        "Payments": [PAYMENT_HEADER, ["P1", dt.date(2026, 2, 1), "INV-1", "1", None, "Card", "A1", 100.0]],
+        "PaymentPlans": [["Plan", "Patient ID", "Invoice", "Total", "Installment", "Start",
+                          "Frequency"],
+                         ["PP-1", "1", "INV-1", 300.0, 100.0, dt.date(2026, 2, 1), "monthly"]],
+    })
+    assert main(["run", str(book), "--as-of", "2026-03-20"]) == 0
+    plans = _rows(book, "Plans")
+    assert plans[0][:3] == ["Plan", "Patient ID", "Invoices"]
+    assert plans[1][0] == "PP-1" and plans[1][4] == 100.0 and plans[1][9] == "behind"
+    rec = _rows(book, "Reconciliation")
+    status = rec[0].index("Status")
+    assert rec[1][status] == "In plan"
+    types = [r[1] for r in _rows(book, "Discrepancies")[1:]]
+    assert types == ["PLAN_MISSED_INSTALLMENT"]
