@@ -6,6 +6,9 @@ Staff type `INV-00123`, `inv 123 ` and `INV123` for the same invoice, and a numb
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import numpy as np
 import pandas as pd
 
@@ -32,21 +35,50 @@ def cell_text(values: pd.Series) -> pd.Series:
     return s.where(s != "", pd.NA)
 
 
+_ACCENTS = re.compile(r"[\u0300-\u036f]")
+_NOT_KEY = re.compile(r"[^0-9A-Z]")
+_LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
+_NOT_NAME = re.compile(r"[^0-9A-Z ]")
+_SPACES = re.compile(r"\s+")
+
+
+def _fold(text: str) -> str:
+    if text.isascii():  # NFKD leaves ASCII alone and it holds no combining marks
+        return text
+    return _ACCENTS.sub("", unicodedata.normalize("NFKD", text))
+
+
 def _fold_accents(text: pd.Series) -> pd.Series:
     """`José` → `Jose`, full-width `１２` → `12`: letters are not dropped for carrying an accent."""
     s = text.astype("str").str.normalize("NFKD")
     return s.str.replace(r"[\u0300-\u036f]", "", regex=True)
 
 
+def _key(text: str) -> str:
+    return _LEADING_ZEROS.sub("", _NOT_KEY.sub("", _fold(text).upper()))
+
+
+def _name(text: str) -> str:
+    return _SPACES.sub(" ", _NOT_NAME.sub(" ", _fold(text).upper())).strip()
+
+
+def _per_distinct(text: pd.Series, fn) -> pd.Series:
+    """`fn` once per distinct text (ids and names repeat across rows), blanks → NA.
+
+    Same result as the element-wise pandas string methods, without their per-call overhead.
+    """
+    s = text.astype("str")
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    keys = np.array([fn(u) or None for u in np.asarray(uniques, dtype=object)] + [None],
+                    dtype=object)
+    return pd.Series(keys[codes], index=text.index, dtype="str", name=text.name)
+
+
 def normalize_key(text: pd.Series) -> pd.Series:
     """Matching key: upper case, only letters and digits, no leading zeros in digit runs."""
-    s = _fold_accents(text).str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
-    s = s.str.replace(r"(?<![0-9])0+(?=[0-9])", "", regex=True)
-    return s.where(s.notna() & (s != ""), pd.NA)
+    return _per_distinct(text, _key)
 
 
 def normalize_name(text: pd.Series) -> pd.Series:
     """Person or payer name key: upper case, single spaces, punctuation dropped."""
-    s = _fold_accents(text).str.upper().str.replace(r"[^0-9A-Z ]", " ", regex=True)
-    s = s.str.replace(r"\s+", " ", regex=True).str.strip()
-    return s.where(s.notna() & (s != ""), pd.NA)
+    return _per_distinct(text, _name)

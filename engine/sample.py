@@ -201,8 +201,8 @@ def _segments(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
 class _Clinic:
     """All generated data as parallel NumPy arrays; one method per stage."""
 
-    def __init__(self, n: int, seed: int, as_of: dt.date):
-        self.n, self.seed, self.as_of = n, seed, as_of
+    def __init__(self, n: int, seed: int, as_of: dt.date, lean: bool = False):
+        self.n, self.seed, self.as_of, self.lean = n, seed, as_of, lean
         self.rng = np.random.default_rng(seed)
         self.A = _day(as_of)
         self.planted: list[tuple[str, dict]] = []
@@ -344,6 +344,8 @@ class _Clinic:
     def lines(self) -> None:
         rng, n = self.rng, self.n
         nl = rng.choice([1, 2, 3], size=n, p=[0.75, 0.18, 0.07])
+        if self.lean:
+            nl[:] = 1
         nl[self.of("denied_line")] = np.maximum(nl[self.of("denied_line")], 2)
         nl[self.plan_idx] = np.maximum(nl[self.plan_idx], 2)
         self.nlines = nl
@@ -383,6 +385,8 @@ class _Clinic:
         pr = pr.astype(np.int64)
         pr_code = np.where(payer == 0, 2, np.where(em, 3, 2))
         ded = sc == SC["deductible"]
+        if self.lean:  # no patient share to post, except where a scenario is about it
+            pr[~np.isin(sc, [SC["pr_unpaid"], SC["pending_copay"]])] = 0
         pr[ded], pr_code[ded] = allowed[ded], 1
         seq = np.where(payer == 0, np.rint((allowed - pr) * 0.02), 0).astype(np.int64)
         deny = np.zeros(L, dtype=np.int64)
@@ -528,8 +532,11 @@ class _Clinic:
         # contractual write-offs close what insurance and the patient's share do not cover
         wo = np.flatnonzero(self.has_remit & ~self.of("denied", "remit_no_claim"))
         wo_amt = (self.billed[wo] - self.c_denied[wo] - self.posted_ins[wo] - self.c_pr[wo])
-        wo = wo[wo_amt > 0]
-        wo_amt = wo_amt[wo_amt > 0]
+        keep = wo_amt > 0
+        if self.lean:  # the remittance's CO-45 stands in for the posted write-off
+            keep &= self.sc[wo] != SC["ins_clean"]
+        wo = wo[keep]
+        wo_amt = wo_amt[keep]
         wmeth = np.where(rng.random(len(wo)) < 0.8, "Write-off", "Adjustment")
         wref = np.where(self.payer[wo] == 0, "CO-45/CO-253", "CO-45")
         add(self.remit_day[wo], wo, self.pat[wo], self.payer[wo], wmeth, wref, wo_amt, owner=wo)
@@ -1248,20 +1255,28 @@ def _manifest(c: _Clinic, inv_info: dict, pay_info: dict, remits: bool) -> tuple
 
 # ---------------------------------------------------------------------------------- entry point
 def generate(folder: Path, *, invoices: int = 200, seed: int = 7,
-             as_of: dt.date = dt.date(2026, 3, 31), remits: bool = True) -> Manifest:
-    """Write `folder/clinic.xlsx` (and `folder/remits/*.835`); return what was planted."""
+             as_of: dt.date = dt.date(2026, 3, 31), remits: bool = True,
+             lean: bool = False) -> Manifest:
+    """Write `folder/clinic.xlsx` (and `folder/remits/*.835`); return what was planted.
+
+    `lean=True` is the benchmark profile that fits 1,000,000 invoices into one sheet: one
+    service line per invoice and about one Payments row per invoice (clean insurance claims carry
+    no patient share and no posted write-off: the remittance's CO-45 closes them). The planted
+    problems are the same; the default profile is unchanged.
+    """
     if invoices < 100:
         raise ValueError("generate needs at least 100 invoices to plant every problem")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    clinic = _Clinic(invoices, seed, as_of)
+    clinic = _Clinic(invoices, seed, as_of, lean)
     clinic.build()
     for sheet, n_rows, above in (("Invoices", len(clinic.inv_rows), 8), ("Payments",
                                                                         len(clinic.P["day"]), 3)):
         if n_rows + above > EXCEL_MAX_ROWS:
             raise ValueError(
                 f"{invoices:,} invoices need {n_rows:,} {sheet} rows; an Excel sheet holds "
-                f"{EXCEL_MAX_ROWS:,}. Use at most about 400,000 invoices.")
+                f"{EXCEL_MAX_ROWS:,}. Use at most about 400,000 invoices (lean=True: about "
+                f"1,000,000).")
     path = folder / "clinic.xlsx"
     inv_info, pay_info, rows = _write_workbook(clinic, path)
     remit_paths = _write_835(clinic, folder / "remits") if remits else []

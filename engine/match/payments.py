@@ -135,8 +135,9 @@ def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, open_cents: pd.Series,
     pairs = pairs.merge(refs[["payment_index", "key", "field"]], on="payment_index")
     names = _invoice_names(inv)[["invoice_key", "key"]].rename(columns={"key": "inv_key"})
     pairs = pairs.merge(names, on="invoice_key")
+    # plain lists: iterating a pandas string column element by element costs more than the scorer
     pairs["sim"] = [DamerauLevenshtein.normalized_similarity(a, b)
-                    for a, b in zip(pairs["key"], pairs["inv_key"])]
+                    for a, b in zip(pairs["key"].tolist(), pairs["inv_key"].tolist())]
     pairs = pairs.sort_values("sim", ascending=False, kind="mergesort").drop_duplicates(
         ["payment_index", "invoice_key"])
     pairs = pairs[pairs["sim"] >= 0.6]

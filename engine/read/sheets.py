@@ -97,8 +97,10 @@ def _find_header(grid: Grid, sheet: str, settings: Settings) -> tuple[int, dict[
 
 
 def _empty_cells(col: pd.Series) -> pd.Series:
-    text = col.astype("str")
-    return col.isna() | text.str.strip().eq("").fillna(True).astype(bool)
+    # grid cells are str, numbers, dates, bools or None: only text can be blank without being NA
+    blank = np.fromiter((isinstance(v, str) and not v.strip() for v in col.to_numpy()),
+                        dtype=bool, count=len(col))
+    return col.isna() | pd.Series(blank, index=col.index)
 
 
 def _invalid(sheet: str, rows: pd.Series, column: str, message: pd.Series | str,
@@ -150,10 +152,12 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
         for i in cols.values():
             blank &= _empty_cells(frame[i])
         is_total = pd.Series(False, index=frame.index)
+        match = _TOTAL_LABEL.match
         for i in frame.columns:
-            col = frame[i]
-            if col.map(type).eq(str).any():
-                is_total |= col.astype("str").str.match(_TOTAL_LABEL).fillna(False).astype(bool)
+            # only a text cell can read "Total" (numbers, dates and blanks never match)
+            hit = np.fromiter((isinstance(v, str) and match(v) is not None
+                               for v in frame[i].to_numpy()), dtype=bool, count=len(frame))
+            is_total |= hit
         frame = frame[~blank & ~is_total]
     out = pd.DataFrame(index=frame.index)
     out["sheet"] = grid.name

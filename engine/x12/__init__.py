@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.x12.balance import check_balance, problems_to_findings
-from engine.x12.read import Remit, concat, read_835
+from engine.x12.read import Remit, concat, read_835, read_835_files
 from engine.x12.sheet import from_remittances_sheet
 
 SUFFIXES = (".835", ".txt", ".edi")
@@ -41,7 +41,7 @@ def read_remits(paths: list[Path], base: Path | None = None) -> Remit:
         else:
             files.append(p)
     files = sorted(dict.fromkeys(files), key=lambda f: (_display_name(f, base), str(f)))
-    return concat([read_835(f, _display_name(f, base)) for f in files])
+    return read_835_files([(f, _display_name(f, base)) for f in files])
 
 
 __all__ = ["SUFFIXES", "Remit", "read_835", "read_remits", "concat", "check_balance",

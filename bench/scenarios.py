@@ -1,0 +1,276 @@
+"""One benchmark scenario per call, run in its own process by bench.run (so its peak RSS is its own).
+
+    python -m bench.scenarios NAME '{"json": "arguments"}'
+
+Each scenario times only its work (imports and interpreter start-up are left out, for all of them
+alike) and prints one JSON line: {"seconds": ..., ...}. Scenarios that can run for very long
+(naive, pyx12) also append progress to `progress` so the parent can report what a capped run got
+through.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+AS_OF = "2026-03-31"
+RESULT_SHEETS = ("Recon Summary", "Reconciliation", "Discrepancies", "Aging", "Plans")
+INPUT_SHEETS = ("Invoices", "Payments", "Deposits", "Remittances", "FeeSchedule", "PaymentPlans",
+                "Settings")
+
+
+def _peak_rss() -> int | None:
+    """This process's own peak RSS in bytes (VmHWM of its memory map since exec).
+
+    Not getrusage: its ru_maxrss carries over the parent's peak through fork + exec."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def generate(folder: str, invoices: int, lean: bool) -> dict:
+    """Write a benchmark dataset (run as a scenario so the parent process stays small)."""
+    from engine.sample import generate as make
+
+    t = time.perf_counter()
+    m = make(Path(folder), invoices=invoices, lean=lean)
+    return {"seconds": time.perf_counter() - t, "rows": m.rows, "remit_files": len(m.remits),
+            "remit_bytes": sum(p.stat().st_size for p in m.remits),
+            "workbook_bytes": m.workbook.stat().st_size}
+
+
+def _sheet_shapes(path: Path, names) -> dict[str, list[int]]:
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
+    out = {}
+    for name in wb.sheet_names:
+        if name in names:
+            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            out[name] = [len(rows), max((len(r) for r in rows), default=0)]
+    return out
+
+
+# ------------------------------------------------------------------------------------ the engine
+def engine(workbook: str, out: str) -> dict:
+    """`recon run` end to end: read workbook + 835s, reconcile, write the result sheets."""
+    import pandas as pd
+
+    from engine.runner import run_workbook
+
+    t, c = time.perf_counter(), time.process_time()
+    outcome = run_workbook(Path(workbook), as_of=pd.Timestamp(AS_OF), out=Path(out))
+    seconds = time.perf_counter() - t
+    return {"seconds": seconds, "cpu": time.process_time() - c, "findings": len(outcome.result.findings),
+            "invoices": len(outcome.result.ctx.invoice_totals),
+            "payments": len(outcome.result.ctx.payments),
+            "sheets": _sheet_shapes(Path(out), RESULT_SHEETS)}
+
+
+def profile_engine(workbook: str, out: str, report: str) -> dict:
+    """The engine scenario under pyinstrument; the text report goes to `report`."""
+    from pyinstrument import Profiler
+
+    profiler = Profiler()
+    profiler.start()
+    result = engine(workbook, out)
+    profiler.stop()
+    Path(report).write_text(profiler.output_text(show_all=False))
+    return result
+
+
+# ------------------------------------------------------------------------------------ I/O floor
+def floor(workbook: str, out: str, sheets: dict[str, list[int]]) -> dict:
+    """Only the I/O: read the same input sheets with python-calamine into DataFrames, then stream
+    result sheets of the same sizes (rows × columns, cut from the input rows) with the engine's
+    own writer. No header detection, parsing, matching or checks."""
+    import numpy as np
+    import pandas as pd
+    from python_calamine import CalamineWorkbook
+
+    from engine.write.model import Block, Column, ResultSheet
+    from engine.write.xlsx import write_result_sheets
+
+    t, c = time.perf_counter(), time.process_time()
+    wb = CalamineWorkbook.from_path(workbook)
+    frames = {}
+    for name in wb.sheet_names:
+        if name in INPUT_SHEETS:
+            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            frames[name] = pd.DataFrame(rows[1:]) if len(rows) > 1 else pd.DataFrame()
+    t_read = time.perf_counter() - t
+    source = frames["Invoices"]
+    typed = {}
+    for j in source.columns:  # numbers stay numbers, everything else is text
+        col = source[j]
+        num = pd.to_numeric(col.where(col != ""), errors="coerce")
+        typed[j] = ("number", num) if num.notna().sum() >= (col != "").sum() else \
+            ("text", col.astype("str"))
+    result = []
+    for k, (name, (n_rows, n_cols)) in enumerate(sorted(sheets.items())):
+        n_rows = max(n_rows - 1, 1)
+        take = np.resize(np.arange(len(source)), n_rows)
+        cols, data = [], {}
+        for j in range(max(n_cols, 1)):
+            kind, values = typed[source.columns[j % len(source.columns)]]
+            cname = f"C{j + 1}"
+            cols.append(Column(cname, kind))
+            data[cname] = values.iloc[take].reset_index(drop=True)
+        result.append(ResultSheet(name, (Block(f"floor_{k}", tuple(cols), pd.DataFrame(data)),)))
+    write_result_sheets(Path(workbook), Path(out), result)
+    seconds = time.perf_counter() - t
+    return {"seconds": seconds, "cpu": time.process_time() - c, "read_seconds": t_read, "write_seconds": seconds - t_read}
+
+
+# ------------------------------------------------------------------------------------ naive
+def _money(col):
+    import pandas as pd
+
+    text = col.astype("str").str.replace(r"[$,\s]", "", regex=True)
+    neg = text.str.startswith("(")
+    value = pd.to_numeric(text.str.strip("()"), errors="coerce")
+    return value.where(~neg, -value)
+
+
+def naive(workbook: str, out: str, progress: str) -> dict:
+    """What a competent analyst writes: pandas.read_excel (openpyxl) of the sheets, merges on the
+    invoice number, results written back into the workbook with openpyxl load_workbook + save."""
+    import openpyxl
+    import pandas as pd
+
+    def step(label):
+        with open(progress, "a") as fh:
+            fh.write(json.dumps({"step": label, "seconds": time.perf_counter() - t,
+                                 "cpu": time.process_time() - c}) + "\n")
+
+    t, c = time.perf_counter(), time.process_time()
+    inv = pd.read_excel(workbook, sheet_name="Invoices", header=3, engine="openpyxl",
+                        dtype={"Inv #": str, "MRN": str, "Claim #": str})
+    step("read Invoices")
+    pay = pd.read_excel(workbook, sheet_name="Payments", header=2, engine="openpyxl",
+                        dtype={"Applied To": str, "Patient #": str, "Check/EFT #": str})
+    step("read Payments")
+    dep = pd.read_excel(workbook, sheet_name="Deposits", engine="openpyxl")
+    step("read Deposits")
+    inv = inv[inv["Inv #"].notna() & (inv["Inv #"] != "Total")]
+    inv["Billed"] = _money(inv["Billed"])
+    pay["Amount Paid"] = _money(pay["Amount Paid"])
+    pay["key"] = pay["Applied To"].str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
+    billed = inv.groupby("Inv #", as_index=False).agg(
+        Patient=("Patient Name", "first"), Payer=("Insurance", "first"),
+        Billed=("Billed", "sum"), Date=("Bill Date", "first"))
+    billed["key"] = billed["Inv #"].str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
+    paid = pay.groupby("key", as_index=False)["Amount Paid"].sum()
+    rec = billed.merge(paid, on="key", how="left").fillna({"Amount Paid": 0})
+    rec["Balance"] = rec["Billed"] - rec["Amount Paid"]
+    rec["Status"] = pd.cut(rec["Balance"], [-1e12, -0.005, 0.005, 1e12],
+                           labels=["Overpaid", "Settled", "Open"])
+    unapplied = pay[~pay["key"].isin(billed["key"])]
+    dupes = pay[pay.duplicated(["key", "Amount Paid", "Check/EFT #"], keep="first")]
+    disc = pd.concat([
+        rec[rec["Status"] != "Settled"].assign(Issue=lambda d: d["Status"].astype(str))[
+            ["Inv #", "Patient", "Balance", "Issue"]],
+        unapplied.assign(Issue="Unapplied payment").rename(
+            columns={"Applied To": "Inv #", "Pt Name": "Patient", "Amount Paid": "Balance"})[
+            ["Inv #", "Patient", "Balance", "Issue"]],
+        dupes.assign(Issue="Possible duplicate payment").rename(
+            columns={"Applied To": "Inv #", "Pt Name": "Patient", "Amount Paid": "Balance"})[
+            ["Inv #", "Patient", "Balance", "Issue"]]])
+    step(f"reconciled ({len(dep)} deposits read, not used)")
+    book = openpyxl.load_workbook(workbook)
+    step("load_workbook")
+    for name, frame in (("Reconciliation", rec.drop(columns="key")), ("Discrepancies", disc)):
+        if name in book.sheetnames:
+            del book[name]
+        ws = book.create_sheet(name)
+        ws.append(list(frame.columns))
+        for row in frame.astype(object).where(frame.notna(), None).itertuples(index=False):
+            ws.append(list(row))
+    step("sheets filled")
+    book.save(out)
+    seconds = time.perf_counter() - t
+    step("saved")
+    return {"seconds": seconds, "cpu": time.process_time() - c, "reconciliation_rows": len(rec), "discrepancy_rows": len(disc)}
+
+
+# ------------------------------------------------------------------------------------ 835
+def x12_ours(folder: str) -> dict:
+    from engine.x12 import read_remits
+
+    t, c = time.perf_counter(), time.process_time()
+    remit = read_remits([Path(folder)], Path(folder).parent)
+    seconds = time.perf_counter() - t
+    size = sum(p.stat().st_size for p in Path(folder).glob("*.835"))
+    return {"seconds": seconds, "cpu": time.process_time() - c, "bytes": size, "claims": len(remit.claims),
+            "lines": len(remit.lines)}
+
+
+def x12_pyx12(folder: str, progress: str, mode: str = "validate") -> dict:
+    """pyx12 on the same files. `validate`: x12n_document, pyx12's map-driven parse of the 835
+    (the segment tree walked and checked against the 835 implementation guide: what pyx12 does to
+    read an 835 into its loops). `tokenize`: X12Reader only iterating the raw segments."""
+    logging.disable(logging.CRITICAL)  # pyx12 logs every validation note
+    import pyx12.params
+    import pyx12.x12file
+    import pyx12.x12n_document
+
+    param = pyx12.params.params()
+    files = sorted(Path(folder).glob("*.835"))
+    done = 0
+    t, c = time.perf_counter(), time.process_time()
+    for f in files:
+        with open(f) as fh:
+            if mode == "validate":
+                pyx12.x12n_document.x12n_document(param=param, src_file=fh, fd_997=None,
+                                                  fd_html=None, fd_xmldoc=None)
+            else:
+                for seg in pyx12.x12file.X12Reader(fh):
+                    seg.get_seg_id()
+        done += f.stat().st_size
+        with open(progress, "a") as fh:
+            fh.write(json.dumps({"bytes": done, "seconds": time.perf_counter() - t,
+                                 "cpu": time.process_time() - c}) + "\n")
+    return {"seconds": time.perf_counter() - t, "cpu": time.process_time() - c, "bytes": done}
+
+
+# ------------------------------------------------------------------------------------ button
+def button(workbook: str) -> dict:
+    """The Excel button adapter, `engine.excel.run`, on the test suite's fake xlwings book
+    (tests/excel/fake_xlwings.py) holding `workbook`: the engine's own cost of a click, not
+    Excel's (a real Excel adds its COM/Office.js calls)."""
+    try:
+        import engine.excel as excel
+    except ImportError:
+        return {"seconds": None, "note": "engine.excel not present"}
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "excel"))
+    try:
+        import fake_xlwings
+    except ImportError:
+        return {"seconds": None, "note": "tests/excel/fake_xlwings.py not present"}
+    book = fake_xlwings.Book.from_xlsx(Path(workbook))  # loading the fake is not timed
+    t, c = time.perf_counter(), time.process_time()
+    excel.run(book, as_of=AS_OF)
+    return {"seconds": time.perf_counter() - t, "cpu": time.process_time() - c}
+
+
+SCENARIOS = {"generate": generate, "engine": engine, "profile_engine": profile_engine, "floor": floor, "naive": naive,
+             "x12_ours": x12_ours, "x12_pyx12": x12_pyx12, "button": button}
+
+
+def main(argv: list[str]) -> None:
+    name, args = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
+    logging.basicConfig(level=logging.WARNING)
+    result = SCENARIOS[name](**args)
+    result["peak_rss"] = _peak_rss()
+    print("RESULT " + json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
