@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from engine.settings import Settings
@@ -33,6 +34,8 @@ _FIELD_PRIORITY = {"invoice": 0, "claim": 1, "reference": 2}
 DATE_SLACK = pd.Timedelta(days=7)
 DATE_WINDOW = pd.Timedelta(days=400)
 MAX_SUBSET_INVOICES = 12
+FUZZY_FLOOR = 0.6  # similarity below which a reference is not a typo of an invoice number
+AMOUNT_BLOCK_SLICE = 256
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,35 @@ def _date_ok(pay_date: pd.Series, inv: pd.DataFrame) -> np.ndarray:
     return np.where(pd.isna(start) | pd.isna(d), False, ok)
 
 
+def _amount_block(refs: pd.DataFrame, pay: pd.DataFrame, inv: pd.DataFrame,
+                  names: pd.DataFrame) -> pd.DataFrame | None:
+    """Reference/invoice-number pairs similar enough (≥ FUZZY_FLOOR) among invoices whose open
+    balance equals the payment. A few visit fees repeat across thousands of invoices, so the pairs
+    are scored per amount, a slice of payments at a time, with rapidfuzz's matrix scorer: time
+    grows with the pairs but memory stays bounded."""
+    q = refs.merge(pay[["amount_cents"]], left_on="payment_index", right_index=True)
+    c = names.merge(inv[["invoice_key", "open_cents"]], on="invoice_key")
+    c = c[c["open_cents"].isin(q["amount_cents"])]
+    by_amount = dict(tuple(c.groupby("open_cents", sort=False)))
+    out = []
+    for amount, qa in q[q["amount_cents"].isin(by_amount)].groupby("amount_cents", sort=False):
+        ca = by_amount[amount]
+        choices = ca["inv_key"].tolist()
+        for lo in range(0, len(qa), AMOUNT_BLOCK_SLICE):
+            chunk = qa.iloc[lo:lo + AMOUNT_BLOCK_SLICE]
+            scores = process.cdist(chunk["key"].tolist(), choices,
+                                   scorer=DamerauLevenshtein.normalized_similarity,
+                                   score_cutoff=FUZZY_FLOOR, dtype=np.float64)
+            i, j = np.nonzero(scores >= FUZZY_FLOOR)
+            if len(i):
+                out.append(pd.DataFrame({
+                    "payment_index": chunk["payment_index"].to_numpy()[i],
+                    "invoice_key": ca["invoice_key"].to_numpy()[j],
+                    "key": chunk["key"].to_numpy()[i], "field": chunk["field"].to_numpy()[i],
+                    "inv_key": ca["inv_key"].to_numpy()[j], "sim": scores[i, j]}))
+    return pd.concat(out, ignore_index=True) if out else None
+
+
 def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, open_cents: pd.Series,
                    settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stage 3: references a typo away, blocked by patient and by amount, confirmed by evidence."""
@@ -121,26 +153,24 @@ def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, open_cents: pd.Series,
         return _empty(), _empty()
     inv = inv.assign(open_cents=inv["invoice_key"].map(open_cents).fillna(inv["billed_cents"]))
     pay = p.loc[refs["payment_index"].unique()]
+    names = _invoice_names(inv)[["invoice_key", "key"]].rename(columns={"key": "inv_key"})
     blocks = []
     for col in ("patient_id_key", "patient_key"):
         left = pay[[col]].dropna().reset_index(names="payment_index")
         blocks.append(left.merge(inv[[col, "invoice_key"]].dropna(), on=col)[
             ["payment_index", "invoice_key"]])
-    left = pay[["amount_cents"]].reset_index(names="payment_index")
-    blocks.append(left.merge(inv[["open_cents", "invoice_key"]], left_on="amount_cents",
-                             right_on="open_cents")[["payment_index", "invoice_key"]])
     pairs = pd.concat(blocks, ignore_index=True).drop_duplicates()
-    if pairs.empty:
-        return _empty(), _empty()
     pairs = pairs.merge(refs[["payment_index", "key", "field"]], on="payment_index")
-    names = _invoice_names(inv)[["invoice_key", "key"]].rename(columns={"key": "inv_key"})
     pairs = pairs.merge(names, on="invoice_key")
     # plain lists: iterating a pandas string column element by element costs more than the scorer
     pairs["sim"] = [DamerauLevenshtein.normalized_similarity(a, b)
                     for a, b in zip(pairs["key"].tolist(), pairs["inv_key"].tolist())]
+    by_amount = _amount_block(refs, pay, inv, names)
+    if by_amount is not None:
+        pairs = pd.concat([pairs, by_amount], ignore_index=True)
     pairs = pairs.sort_values("sim", ascending=False, kind="mergesort").drop_duplicates(
         ["payment_index", "invoice_key"])
-    pairs = pairs[pairs["sim"] >= 0.6]
+    pairs = pairs[pairs["sim"] >= FUZZY_FLOOR]
     if pairs.empty:
         return _empty(), _empty()
     pp = p.loc[pairs["payment_index"]]
