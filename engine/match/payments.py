@@ -115,6 +115,16 @@ def _date_ok(pay_date: pd.Series, inv: pd.DataFrame) -> np.ndarray:
     return np.where(pd.isna(start) | pd.isna(d), False, ok)
 
 
+def _same_patient(pay: pd.DataFrame, inv: pd.DataFrame) -> pd.DataFrame:
+    """(payment_index, invoice_key) pairs whose patient ID or patient name agree."""
+    blocks = []
+    for col in ("patient_id_key", "patient_key"):
+        left = pay[[col]].dropna().reset_index(names="payment_index")
+        blocks.append(left.merge(inv[[col, "invoice_key"]].dropna(), on=col)[
+            ["payment_index", "invoice_key"]])
+    return pd.concat(blocks, ignore_index=True).drop_duplicates()
+
+
 def _amount_block(refs: pd.DataFrame, pay: pd.DataFrame, inv: pd.DataFrame,
                   names: pd.DataFrame) -> pd.DataFrame | None:
     """Reference/invoice-number pairs similar enough (≥ FUZZY_FLOOR) among invoices whose open
@@ -154,12 +164,7 @@ def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, open_cents: pd.Series,
     inv = inv.assign(open_cents=inv["invoice_key"].map(open_cents).fillna(inv["billed_cents"]))
     pay = p.loc[refs["payment_index"].unique()]
     names = _invoice_names(inv)[["invoice_key", "key"]].rename(columns={"key": "inv_key"})
-    blocks = []
-    for col in ("patient_id_key", "patient_key"):
-        left = pay[[col]].dropna().reset_index(names="payment_index")
-        blocks.append(left.merge(inv[[col, "invoice_key"]].dropna(), on=col)[
-            ["payment_index", "invoice_key"]])
-    pairs = pd.concat(blocks, ignore_index=True).drop_duplicates()
+    pairs = _same_patient(pay, inv)
     pairs = pairs.merge(refs[["payment_index", "key", "field"]], on="payment_index")
     pairs = pairs.merge(names, on="invoice_key")
     # plain lists: iterating a pandas string column element by element costs more than the scorer
@@ -205,12 +210,7 @@ def _evidence_matches(p: pd.DataFrame, inv: pd.DataFrame, open_cents: pd.Series,
     pay = p[p["patient_id_key"].notna() | p["patient_key"].notna()]
     if pay.empty or inv.empty:
         return _empty(), _empty()
-    blocks = []
-    for col in ("patient_id_key", "patient_key"):
-        left = pay[[col]].dropna().reset_index(names="payment_index")
-        blocks.append(left.merge(inv[[col, "invoice_key"]].dropna(), on=col)[
-            ["payment_index", "invoice_key"]])
-    pairs = pd.concat(blocks, ignore_index=True).drop_duplicates()
+    pairs = _same_patient(pay, inv)
     if pairs.empty:
         return _empty(), _empty()
     pp = p.loc[pairs["payment_index"]].reset_index(drop=True)
