@@ -9,7 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pandas as pd
 import xlsxwriter
+
+from engine.ids import normalize_name
+from engine.x12.read import TRANSACTION_COLUMNS, _frame, trace_key
 
 AS_OF = dt.date(2026, 3, 31)
 
@@ -80,3 +84,35 @@ INVOICE_HEADER = ["Invoice", "Patient ID", "Patient", "Service date", "Invoice d
                   "Amount"]
 PAYMENT_HEADER = ["Payment ID", "Date", "Invoice", "Patient ID", "Payer", "Method", "Reference",
                   "Amount"]
+
+
+# deposits against remittances: bank rows and 835 transactions
+MAR2 = dt.date(2026, 3, 2)
+DEPOSIT_HEADER = ["Date", "Amount", "Reference", "Payer"]
+
+
+def transactions(*rows: dict) -> pd.DataFrame:
+    """A transactions table with exactly engine.x12's columns and dtypes."""
+    full = []
+    for i, r in enumerate(rows):
+        d = dict.fromkeys(TRANSACTION_COLUMNS)
+        d.update({"transaction_index": i, "file": "era/aetna.835", "segment": 3 + 20 * i,
+                  "source": f"era/aetna.835 segment {3 + 20 * i}", "handling": "C",
+                  "credit_debit": "C", "method": "ACH", "payment_date": "20260302",
+                  "payer": "Aetna", "moves_money": True, "plb_total_cents": 0, "complete": True})
+        d.update(r)
+        if d["handling"] == "H" or d["method"] == "NON":
+            d["moves_money"] = False
+        full.append(tuple(d[c] for c in TRANSACTION_COLUMNS))
+    t = _frame(full, TRANSACTION_COLUMNS)
+    t["trace_key"] = trace_key(t["trace"])
+    t["payer_key"] = normalize_name(t["payer"]).astype("str")
+    return t
+
+
+def tx(trace, dollars, **kw) -> dict:
+    return {"trace": trace, "paid_cents": round(dollars * 100), **kw}
+
+
+def dep(amount, reference, date=MAR2, payer=None):
+    return [date, amount, reference, payer]

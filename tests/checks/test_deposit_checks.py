@@ -6,48 +6,19 @@ import datetime as dt
 
 import pandas as pd
 
-from builders import PAYMENT_HEADER, inputs_from_rows
+from builders import (DEPOSIT_HEADER, MAR2, PAYMENT_HEADER, dep, inputs_from_rows,
+                      transactions, tx)
 from engine import normalise
 from engine.checks import deposit_amount_mismatch, deposit_without_era, era_without_deposit
 from engine.context import Context
 from engine.findings import finalize
-from engine.ids import normalize_name
 from engine.match.deposits import match_deposits
 from engine.settings import Settings
-from engine.x12.read import TRANSACTION_COLUMNS, _frame, trace_key
 
 AS_OF = pd.Timestamp(2026, 3, 31)
-MAR2 = dt.date(2026, 3, 2)
-DEPOSIT_HEADER = ["Date", "Amount", "Reference", "Payer"]
 SECTION_C = (era_without_deposit, deposit_without_era, deposit_amount_mismatch)
 # an unrelated deposit early in the statement: the bank records cover the run
 EARLY = [dt.date(2026, 1, 2), 5.00, "CHECK 777777", None]
-
-
-def transactions(*rows: dict) -> pd.DataFrame:
-    full = []
-    for i, r in enumerate(rows):
-        d = dict.fromkeys(TRANSACTION_COLUMNS)
-        d.update({"transaction_index": i, "file": "era/aetna.835", "segment": 3 + 20 * i,
-                  "source": f"era/aetna.835 segment {3 + 20 * i}", "handling": "C",
-                  "credit_debit": "C", "method": "ACH", "payment_date": "20260302",
-                  "payer": "Aetna", "moves_money": True, "plb_total_cents": 0, "complete": True})
-        d.update(r)
-        if d["handling"] == "H" or d["method"] == "NON":
-            d["moves_money"] = False
-        full.append(tuple(d[c] for c in TRANSACTION_COLUMNS))
-    t = _frame(full, TRANSACTION_COLUMNS)
-    t["trace_key"] = trace_key(t["trace"])
-    t["payer_key"] = normalize_name(t["payer"]).astype("str")
-    return t
-
-
-def tx(trace, dollars, **kw) -> dict:
-    return {"trace": trace, "paid_cents": round(dollars * 100), **kw}
-
-
-def dep(amount, reference, date=MAR2, payer=None):
-    return [date, amount, reference, payer]
 
 
 def pay(pid, amount, method, ref=None, date=MAR2):

@@ -7,42 +7,13 @@ import datetime as dt
 import pandas as pd
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from builders import PAYMENT_HEADER, inputs_from_rows
+from builders import (DEPOSIT_HEADER, MAR2, PAYMENT_HEADER, dep, inputs_from_rows,
+                      transactions, tx)
 from engine import normalise
-from engine.ids import normalize_name
 from engine.match.deposits import MATCH_COLUMNS, STATUSES, match_deposits
 from engine.settings import Settings
-from engine.x12.read import TRANSACTION_COLUMNS, _frame, read_835, trace_key
+from engine.x12.read import read_835
 
-MAR2 = dt.date(2026, 3, 2)
-DEPOSIT_HEADER = ["Date", "Amount", "Reference", "Payer"]
-
-
-def transactions(*rows: dict) -> pd.DataFrame:
-    """A transactions table with exactly engine.x12's columns and dtypes."""
-    full = []
-    for i, r in enumerate(rows):
-        d = dict.fromkeys(TRANSACTION_COLUMNS)
-        d.update({"transaction_index": i, "file": "era/a.835", "segment": 3 + 20 * i,
-                  "source": f"era/a.835 segment {3 + 20 * i}", "handling": "C",
-                  "credit_debit": "C", "method": "ACH", "payment_date": "20260302",
-                  "payer": "Aetna", "moves_money": True, "plb_total_cents": 0, "complete": True})
-        d.update(r)
-        if d["handling"] == "H" or d["method"] == "NON":
-            d["moves_money"] = False
-        full.append(tuple(d[c] for c in TRANSACTION_COLUMNS))
-    t = _frame(full, TRANSACTION_COLUMNS)
-    t["trace_key"] = trace_key(t["trace"])
-    t["payer_key"] = normalize_name(t["payer"]).astype("str")
-    return t
-
-
-def tx(trace, dollars, **kw) -> dict:
-    return {"trace": trace, "paid_cents": round(dollars * 100), **kw}
-
-
-def dep(amount, reference, date=MAR2, payer=None):
-    return [date, amount, reference, payer]
 
 
 def pay(pid, amount, method, ref=None, date=MAR2, payer=None, invoice=None):

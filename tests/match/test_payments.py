@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from builders import INVOICE_HEADER, PAYMENT_HEADER, inputs_from_rows
