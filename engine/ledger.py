@@ -6,6 +6,7 @@ Every amount is Int64 cents and never NA here: an invoice with nothing applied h
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 
@@ -18,16 +19,36 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
     difference), and the contractual reductions on the remittance are its adjustments in place
     of write-offs posted in the payer's name; the practice's own write-offs still count.
     """
-    apps = applications.merge(payments[["kind", "payer_adjustment"]], left_on="payment_index",
-                              right_index=True)
-    payer_adjusted = apps[apps["payer_adjustment"]].groupby("invoice_key")["applied_cents"].sum()
-    by_kind = (apps.groupby(["invoice_key", "kind"])["applied_cents"].sum()
-               .unstack("kind", fill_value=0))
+    apps = applications.merge(payments[["kind", "payer_adjustment", "date", "row"]],
+                              left_on="payment_index", right_index=True)
+    # one grouping by invoice for every per-invoice figure: string keys are costly to group
+    apps = apps.sort_values(["date", "row"], kind="mergesort")
+    applied = apps["applied_cents"].to_numpy(dtype="int64")
+    kind = apps["kind"].to_numpy(dtype=object)
+    per = pd.DataFrame({
+        "invoice_key": apps["invoice_key"].to_numpy(),
+        "insurance": np.where(kind == "insurance", applied, 0),
+        "patient": np.where(kind == "patient", applied, 0),
+        "adjustment": np.where(kind == "adjustment", applied, 0),
+        "by_payer": np.where(apps["payer_adjustment"].to_numpy(dtype=bool), applied, 0),
+        "confidence": apps["confidence"].to_numpy(dtype="float64"),
+        "payment_index": apps["payment_index"].to_numpy(),
+    }).groupby("invoice_key", sort=False).agg(
+        insurance=("insurance", "sum"), patient=("patient", "sum"),
+        adjustment=("adjustment", "sum"), by_payer=("by_payer", "sum"),
+        confidence=("confidence", "min"), last_payment=("payment_index", "last"))
+    at = per.index.get_indexer(invoices["invoice_key"])
+    found = at >= 0
+
+    def take(column: str, missing=0) -> np.ndarray:
+        values = per[column].to_numpy()[np.where(found, at, 0)] if len(per) else \
+            np.zeros(len(at), dtype=per[column].dtype)
+        return np.where(found, values, missing)
+
     out = invoices.copy()
-    for kind, column in (("insurance", "insurance_paid_cents"), ("patient", "patient_paid_cents"),
-                         ("adjustment", "adjusted_cents")):
-        values = by_kind[kind] if kind in by_kind else pd.Series(dtype="int64")
-        out[column] = out["invoice_key"].map(values).fillna(0).astype("int64").astype("Int64")
+    for kind_, column in (("insurance", "insurance_paid_cents"), ("patient", "patient_paid_cents"),
+                          ("adjustment", "adjusted_cents")):
+        out[column] = pd.array(take(kind_).astype("int64"), dtype="Int64")
     out["posted_insurance_cents"] = out["insurance_paid_cents"]
     remit_columns = ("remit_paid_cents", "remit_pr_cents", "remit_adjusted_cents",
                      "remit_charge_cents")
@@ -35,24 +56,21 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
         out[column] = pd.Series(pd.NA, index=out.index, dtype="Int64")
     out["denied"] = False
     if remitted is not None and len(remitted):
-        r = remitted.set_index("invoice_key")
+        r = remitted.set_index("invoice_key").reindex(out["invoice_key"].to_numpy())
         for column in remit_columns:
-            out[column] = out["invoice_key"].map(r[column]).astype("Int64")
-        out["denied"] = out["invoice_key"].map(r["denied"]).fillna(False).astype(bool)
+            out[column] = r[column].astype("Int64").array
+        out["denied"] = r["denied"].fillna(False).astype(bool).to_numpy()
         has = out["remit_paid_cents"].notna()
         out.loc[has, "insurance_paid_cents"] = out.loc[has, "remit_paid_cents"]
         # the remittance's contractual reductions replace write-offs posted in the payer's name
-        posted_by_payer = out["invoice_key"].map(payer_adjusted).fillna(0).astype("int64")
+        posted_by_payer = pd.Series(take("by_payer").astype("int64"), index=out.index)
         out.loc[has, "adjusted_cents"] = (out.loc[has, "adjusted_cents"] - posted_by_payer[has]
                                           + out.loc[has, "remit_adjusted_cents"])
     out["paid_cents"] = (out["insurance_paid_cents"] + out["patient_paid_cents"]).astype("Int64")
     out["balance_cents"] = (out["billed_cents"] - out["paid_cents"] - out["adjusted_cents"]).astype("Int64")
     out["match_method"] = out["invoice_key"].map(_joined_methods(apps))
-    out["match_confidence"] = out["invoice_key"].map(
-        apps.groupby("invoice_key")["confidence"].min()).astype("float64")
-    out["last_payment_index"] = out["invoice_key"].map(
-        apps.merge(payments[["date", "row"]], left_on="payment_index", right_index=True)
-        .sort_values(["date", "row"], kind="mergesort").groupby("invoice_key")["payment_index"].last())
+    out["match_confidence"] = take("confidence", np.nan).astype("float64")
+    out["last_payment_index"] = out["invoice_key"].map(per["last_payment"])
     if "in_plan" not in out:
         out["in_plan"] = False
         out["plan"] = pd.Series(pd.NA, index=out.index, dtype="object")
@@ -62,13 +80,16 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
 
 def _joined_methods(apps: pd.DataFrame) -> pd.Series:
     """`exact invoice, fuzzy reference` per invoice: its distinct match methods, sorted."""
-    m = (apps[["invoice_key", "method"]].drop_duplicates()
-         .sort_values(["invoice_key", "method"], kind="mergesort"))
+    m = apps[["invoice_key", "method"]].drop_duplicates()
     if m.empty:
         return pd.Series(dtype="str")
-    m["n"] = m.groupby("invoice_key").cumcount()
-    wide = m.pivot(index="invoice_key", columns="n", values="method")
-    joined = wide[0]
-    for c in wide.columns[1:]:
-        joined = joined + (", " + wide[c]).fillna("")
+    codes, methods = pd.factorize(m["method"])  # a handful of methods: sort those, not the rows
+    rank = np.empty(len(methods), dtype=np.int64)
+    rank[np.argsort(np.asarray(methods, dtype=object), kind="stable")] = np.arange(len(methods))
+    m = m.iloc[np.argsort(rank[codes], kind="stable")]
+    nth = m.groupby("invoice_key", sort=False).cumcount().to_numpy()
+    joined = m[nth == 0].set_index("invoice_key")["method"]
+    for k in range(1, int(nth.max()) + 1):
+        more = m[nth == k].set_index("invoice_key")["method"]
+        joined.loc[more.index] = joined.loc[more.index] + ", " + more
     return joined

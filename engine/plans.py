@@ -101,8 +101,11 @@ def _col(df: pd.DataFrame, name: str, dtype: str | None = None) -> pd.Series:
 
 def _text(s: pd.Series) -> pd.Series:
     """Text as an object column with None for blanks (stable whatever the input dtype)."""
-    values = [None if (v is None or (not isinstance(v, str) and pd.isna(v))) else str(v)
-              for v in s.to_numpy(dtype=object)]
+    values = s.to_numpy(dtype=object).copy()  # to_numpy(copy=True) can return a view
+    missing = pd.isna(values)
+    values[missing] = None
+    if not isinstance(s.dtype, pd.StringDtype):  # numbers, dates, mixed: their text
+        values[~missing] = [str(v) for v in values[~missing]]
     return pd.Series(values, index=s.index, dtype=object)
 
 
@@ -497,13 +500,13 @@ def build_plans(plans: pd.DataFrame, payments: pd.DataFrame, applications: pd.Da
             and "balance_cents" in invoice_totals:
         bal = (invoice_totals.dropna(subset=["invoice_key"])
                .assign(_b=_col(invoice_totals, "balance_cents", "Int64"))
-               .groupby("invoice_key")["_b"].sum(min_count=1))
+               .groupby("invoice_key", sort=False)["_b"].sum(min_count=1))
         ex = t[["plan_key", "invoice_keys"]].explode("invoice_keys").dropna(
             subset=["invoice_keys"])
         ex = ex.assign(_b=ex["invoice_keys"].map(bal))
         ex = ex[ex["_b"].notna()]
         if len(ex):
-            open_any = (ex["_b"] > 0).groupby(ex["plan_key"]).any()
+            open_any = (ex["_b"] > 0).groupby(ex["plan_key"], sort=False).any()
             closed_keys = set(open_any[~open_any].index)
             closed = t["plan_key"].isin(closed_keys).to_numpy()
 

@@ -21,7 +21,7 @@ def check(ctx: Context) -> pd.DataFrame:
     lines = inv.sort_values("row", kind="mergesort")
     who = lines["patient_id_key"].fillna(lines["patient_key"])
     lines = lines.assign(_who=who)
-    g = lines.groupby("invoice_key")
+    g = lines.groupby("invoice_key", sort=False)
     first = g.first()
     first_who = lines["invoice_key"].map(first["_who"])
     first_dos = lines["invoice_key"].map(first["service_date"])

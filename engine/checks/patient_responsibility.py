@@ -25,7 +25,7 @@ def check(ctx: Context) -> pd.DataFrame:
                & ~claims["status"].isin(FORWARDED)]
     pr = adj[adj["effective"] & (adj["group"] == "PR")].groupby("claim_index")["amount_cents"].sum()
     c = c.assign(pr_cents=c["claim_index"].map(pr).fillna(0).astype("Int64"))
-    per_inv = c.groupby("invoice_key")["pr_cents"].transform("sum")
+    per_inv = c.groupby("invoice_key", sort=False)["pr_cents"].transform("sum")
     patient_paid = c["invoice_key"].map(ctx.invoice_totals.set_index("invoice_key")["patient_paid_cents"]).fillna(0)
     tol = ctx.settings.tolerance_cents
     hit = c[(c["pr_cents"] > 0) & (per_inv - patient_paid > tol)]

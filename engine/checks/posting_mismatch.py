@@ -20,7 +20,7 @@ def check(ctx: Context) -> pd.DataFrame:
     if "posted_insurance_cents" not in t:
         return pd.DataFrame()
     matched = claims[claims["invoice_key"].notna()]
-    remit_paid = matched.groupby("invoice_key")["paid_cents"].sum()
+    remit_paid = matched.groupby("invoice_key", sort=False)["paid_cents"].sum()
     posted = t.set_index("invoice_key")["posted_insurance_cents"].reindex(remit_paid.index).fillna(0)
     diff = posted - remit_paid
     bad = diff[diff.abs() > ctx.settings.tolerance_cents].index

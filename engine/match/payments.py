@@ -52,31 +52,37 @@ def _empty() -> pd.DataFrame:
         "recorded_invoice_key": pd.Series([], dtype="str")})
 
 
+def _typed(col: pd.Series, keep: np.ndarray) -> np.ndarray:
+    """A number as typed, ignoring case and surrounding spaces, where `keep` (it has a key)."""
+    values = col.to_numpy(dtype=object)[keep]
+    return np.array([v.strip().upper() for v in values], dtype=object)
+
+
 def _references(p: pd.DataFrame) -> pd.DataFrame:
     """Long table of what each payment names: (payment_index, field, raw, key)."""
     parts = []
     for field in ("invoice", "claim", "reference"):
-        part = pd.DataFrame({"payment_index": p.index, "field": field,
-                             "raw": p[field].str.strip().str.upper().to_numpy(),
-                             "key": p[f"{field}_key"].to_numpy()})
-        parts.append(part[part["key"].notna()])
+        key = p[f"{field}_key"]
+        has = key.notna().to_numpy()
+        parts.append(pd.DataFrame({"payment_index": p.index[has], "field": field,
+                                   "raw": _typed(p[field], has), "key": key.to_numpy()[has]}))
     return pd.concat(parts, ignore_index=True)
 
 
 def _invoice_names(inv: pd.DataFrame) -> pd.DataFrame:
     """Long table of the numbers an invoice answers to: its invoice number and its claim number."""
-    a = pd.DataFrame({"invoice_key": inv["invoice_key"], "raw": inv["invoice"].str.strip().str.upper(),
-                      "key": inv["invoice_key"], "target": "invoice"})
-    b = pd.DataFrame({"invoice_key": inv["invoice_key"], "raw": inv["claim"].str.strip().str.upper(),
-                      "key": inv["claim_key"], "target": "claim"})
-    names = pd.concat([a, b], ignore_index=True).dropna(subset=["key"])
-    return names.drop_duplicates(["invoice_key", "key"])
+    parts = []
+    for number, key, target in (("invoice", "invoice_key", "invoice"),
+                                ("claim", "claim_key", "claim")):
+        has = inv[key].notna().to_numpy()
+        parts.append(pd.DataFrame({"invoice_key": inv["invoice_key"].to_numpy()[has],
+                                   "raw": _typed(inv[number], has),
+                                   "key": inv[key].to_numpy()[has], "target": target}))
+    return pd.concat(parts, ignore_index=True).drop_duplicates(["invoice_key", "key"])
 
 
-def _reference_matches(p: pd.DataFrame, inv: pd.DataFrame) -> pd.DataFrame:
+def _reference_matches(p: pd.DataFrame, refs: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
     """Stages 1 and 2, one best (unique) invoice per payment."""
-    refs = _references(p)
-    names = _invoice_names(inv)
     m = refs.merge(names, on="key", suffixes=("", "_inv"))
     if m.empty:
         return _empty()
@@ -154,16 +160,16 @@ def _amount_block(refs: pd.DataFrame, pay: pd.DataFrame, inv: pd.DataFrame,
     return pd.concat(out, ignore_index=True) if out else None
 
 
-def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, open_cents: pd.Series,
-                   settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, refs: pd.DataFrame, names: pd.DataFrame,
+                   open_cents: pd.Series, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stage 3: references a typo away, blocked by patient and by amount, confirmed by evidence."""
-    refs = _references(p)
+    refs = refs[refs["payment_index"].isin(p.index)]
     refs = refs[refs["key"].str.len() >= 4]
     if refs.empty:
         return _empty(), _empty()
     inv = inv.assign(open_cents=inv["invoice_key"].map(open_cents).fillna(inv["billed_cents"]))
     pay = p.loc[refs["payment_index"].unique()]
-    names = _invoice_names(inv)[["invoice_key", "key"]].rename(columns={"key": "inv_key"})
+    names = names[["invoice_key", "key"]].rename(columns={"key": "inv_key"})
     pairs = _same_patient(pay, inv)
     pairs = pairs.merge(refs[["payment_index", "key", "field"]], on="payment_index")
     pairs = pairs.merge(names, on="invoice_key")
@@ -281,7 +287,7 @@ def _misapplications(p: pd.DataFrame, inv: pd.DataFrame, applied: pd.DataFrame,
     if rec.empty:
         return pd.DataFrame(columns=["payment_index", "recorded_invoice_key", "invoice_key"])
     inv_i = inv.set_index("invoice_key")
-    total = applied.groupby("invoice_key")["applied_cents"].sum()
+    total = applied.groupby("invoice_key", sort=False)["applied_cents"].sum()
     pay = p.loc[rec["payment_index"]].reset_index(names="payment_index")
     a = inv_i.loc[rec["invoice_key"]].reset_index()
     patient_known = pay["patient_id_key"].notna() | pay["patient_key"].notna()
@@ -312,7 +318,9 @@ def _misapplications(p: pd.DataFrame, inv: pd.DataFrame, applied: pd.DataFrame,
 def match_payments(invoices: pd.DataFrame, payments: pd.DataFrame, settings: Settings) -> Matches:
     """Apply every payment (not duplicates) to invoices; see the module docstring for the stages."""
     pending = payments[~payments["duplicate"] & payments["amount_cents"].notna()]
-    stage12 = _reference_matches(pending, invoices)
+    refs = _references(pending)
+    names = _invoice_names(invoices)
+    stage12 = _reference_matches(pending, refs, names)
     moved = _misapplications(pending, invoices, stage12, settings)
     if len(moved):
         idx = stage12["payment_index"].isin(moved["payment_index"])
@@ -325,12 +333,12 @@ def match_payments(invoices: pd.DataFrame, payments: pd.DataFrame, settings: Set
 
     def open_balances() -> pd.Series:
         done = pd.concat(applied, ignore_index=True)
-        paid = done.groupby("invoice_key")["applied_cents"].sum()
+        paid = done.groupby("invoice_key", sort=False)["applied_cents"].sum()
         billed = invoices.set_index("invoice_key")["billed_cents"]
         return (billed - paid.reindex(billed.index).fillna(0)).astype("int64")
 
     left = pending[~pending.index.isin(stage12["payment_index"])]
-    fuzzy_ok, fuzzy_no = _fuzzy_matches(left, invoices, open_balances(), settings)
+    fuzzy_ok, fuzzy_no = _fuzzy_matches(left, invoices, refs, names, open_balances(), settings)
     applied.append(fuzzy_ok)
     candidates.append(fuzzy_no)
     left = left[~left.index.isin(fuzzy_ok["payment_index"])]

@@ -158,16 +158,16 @@ def match_remits(remit, invoices: pd.DataFrame, invoice_lines: pd.DataFrame,
         (adj["group"] == "OA") & (adj["reason"] == "23"))
     claims, lines = _denials(claims, lines, adj)
     matched = claims[claims["invoice_key"].notna()]
-    paid = matched.groupby("invoice_key")["paid_cents"].sum()
+    paid = matched.groupby("invoice_key", sort=False)["paid_cents"].sum()
     pr_adj = adj[adj["effective"] & (adj["group"] == "PR") & adj["invoice_key"].notna()]
-    pr = pr_adj.groupby("invoice_key")["amount_cents"].sum()
+    pr = pr_adj.groupby("invoice_key", sort=False)["amount_cents"].sum()
     co = adj[adj["effective"] & adj["contractual"] & adj["invoice_key"].notna()]
-    adjusted = co.groupby("invoice_key")["amount_cents"].sum()
+    adjusted = co.groupby("invoice_key", sort=False)["amount_cents"].sum()
     eff_claims = matched[matched["effective"]]
-    denied = eff_claims.groupby("invoice_key")["denied"].all()
-    forwarded = eff_claims["status"].isin(FORWARDED).groupby(eff_claims["invoice_key"]).any()
-    last_date = matched.groupby("invoice_key")["trace"].size()
-    charge = eff_claims.groupby("invoice_key")["charge_cents"].sum()
+    denied = eff_claims.groupby("invoice_key", sort=False)["denied"].all()
+    forwarded = eff_claims["status"].isin(FORWARDED).groupby(eff_claims["invoice_key"], sort=False).any()
+    last_date = matched.groupby("invoice_key", sort=False)["trace"].size()
+    charge = eff_claims.groupby("invoice_key", sort=False)["charge_cents"].sum()
     per_invoice = pd.DataFrame({
         "remit_paid_cents": paid.astype("Int64"),
         "remit_pr_cents": pr.reindex(paid.index).fillna(0).astype("Int64"),
