@@ -91,11 +91,12 @@ def _reference_matches(p: pd.DataFrame, refs: pd.DataFrame, names: pd.DataFrame)
     base = np.where(exact, 1.0, 0.96)
     m["confidence"] = base - m["field"].map(_FIELD_PRIORITY).to_numpy() * 0.01
     m["priority"] = m["field"].map(_FIELD_PRIORITY) * 2 + (~exact).astype(int)
-    m = m.sort_values(["payment_index", "priority", "invoice_key"], kind="mergesort")
-    best = m.groupby("payment_index").first().reset_index()
+    m = m.sort_values(["payment_index", "priority"], kind="mergesort")
+    best = m.drop_duplicates("payment_index").reset_index(drop=True)
     # the same best priority pointing at two invoices is ambiguous
-    top = m.merge(best[["payment_index", "priority"]], on=["payment_index", "priority"])
-    n = top.groupby("payment_index")["invoice_key"].nunique()
+    best_priority = m["payment_index"].map(best.set_index("payment_index")["priority"])
+    top = m[m["priority"].to_numpy() == best_priority.to_numpy()]
+    n = top.drop_duplicates(["payment_index", "invoice_key"])["payment_index"].value_counts()
     best = best[best["payment_index"].map(n) == 1]
     best["recorded_invoice_key"] = np.where(best["field"] == "invoice", best["invoice_key"], None)
     best["applied_cents"] = p.loc[best["payment_index"], "amount_cents"].to_numpy()
