@@ -176,8 +176,8 @@ def _empty() -> pd.DataFrame:
 
 def _method_group(method: pd.Series) -> pd.Series:
     """card | cash | check | eft, else the method as typed (lower case), else "other"."""
-    codes, uniques = pd.factorize(_text(method).str.strip())
-    m = pd.Series(uniques, dtype="object").astype(str)
+    codes, uniques = pd.factorize(_text(method))  # a handful of methods: work on those
+    m = pd.Series(uniques, dtype="object").astype(str).str.strip()
     conds = [m.str.contains(pat, regex=True).to_numpy() for _, pat, _ in _METHOD_GROUPS]
     other = m.str.lower().where(m != "", "other").to_numpy()
     groups = np.select(conds, [g for g, _, _ in _METHOD_GROUPS], default=None)

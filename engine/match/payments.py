@@ -287,9 +287,11 @@ def _misapplications(p: pd.DataFrame, inv: pd.DataFrame, applied: pd.DataFrame,
     rec = applied[applied["recorded_invoice_key"].notna()]
     if rec.empty:
         return pd.DataFrame(columns=["payment_index", "recorded_invoice_key", "invoice_key"])
-    inv_i = inv.set_index("invoice_key")
+    who = ["patient_id_key", "patient_key"]
+    inv_i = inv.set_index("invoice_key")[[*who, "billed_cents"]]
     total = applied.groupby("invoice_key", sort=False)["applied_cents"].sum()
-    pay = p.loc[rec["payment_index"]].reset_index(names="payment_index")
+    pay = p.loc[rec["payment_index"], [*who, "amount_cents", "date"]].reset_index(
+        names="payment_index")
     a = inv_i.loc[rec["invoice_key"]].reset_index()
     patient_known = pay["patient_id_key"].notna() | pay["patient_key"].notna()
     other_patient = patient_known & (_patient_match(pay, a).to_numpy() == 0.0)
@@ -300,7 +302,8 @@ def _misapplications(p: pd.DataFrame, inv: pd.DataFrame, applied: pd.DataFrame,
     if suspect.empty:
         return pd.DataFrame(columns=["payment_index", "recorded_invoice_key", "invoice_key"])
     open_b = inv_i["billed_cents"] - total.reindex(inv_i.index).fillna(0)
-    inv_b = inv.assign(open_cents=inv["invoice_key"].map(open_b))
+    inv_b = inv[[*who, "invoice_key", "service_date", "invoice_date"]].assign(
+        open_cents=open_b.to_numpy())  # inv_i is inv by invoice_key, row for row
     blocks = []
     for col in ("patient_id_key", "patient_key"):
         blocks.append(suspect[["payment_index", col, "amount_cents", "date"]].dropna(subset=[col])
