@@ -45,7 +45,7 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
             np.zeros(len(at), dtype=per[column].dtype)
         return np.where(found, values, missing)
 
-    out = invoices.copy()
+    out = invoices.copy(deep=False)  # copy-on-write: new columns only
     for kind_, column in (("insurance", "insurance_paid_cents"), ("patient", "patient_paid_cents"),
                           ("adjustment", "adjusted_cents")):
         out[column] = pd.array(take(kind_).astype("int64"), dtype="Int64")

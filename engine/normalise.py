@@ -57,7 +57,7 @@ def prepare_payments(payments: pd.DataFrame) -> pd.DataFrame:
     Adds `payment` (label), `kind` (insurance / patient / adjustment), `payer_adjustment` (a
     write-off posted under an insurer's name) and `duplicate`.
     """
-    p = payments.copy()
+    p = payments.copy(deep=False)  # copy-on-write: new columns only
     label = p["payment_id"].copy()
     unnamed = label.isna()
     label[unnamed] = "Payments row " + p.loc[unnamed, "row"].astype(str)

@@ -36,6 +36,10 @@ DATE_WINDOW = pd.Timedelta(days=400)
 MAX_SUBSET_INVOICES = 12
 FUZZY_FLOOR = 0.6  # similarity below which a reference is not a typo of an invoice number
 AMOUNT_BLOCK_SLICE = 256
+# numbers are dense, so a typo is a few keystrokes from hundreds of invoices of a common fee:
+# each reference keeps its nearest few by amount (more could only make a match ambiguous, and
+# the patient block already holds the invoices of the payer's patient)
+AMOUNT_BLOCK_KEEP = 8
 
 
 @dataclass(frozen=True)
@@ -135,9 +139,10 @@ def _same_patient(pay: pd.DataFrame, inv: pd.DataFrame) -> pd.DataFrame:
 def _amount_block(refs: pd.DataFrame, pay: pd.DataFrame, inv: pd.DataFrame,
                   names: pd.DataFrame) -> pd.DataFrame | None:
     """Reference/invoice-number pairs similar enough (≥ FUZZY_FLOOR) among invoices whose open
-    balance equals the payment. A few visit fees repeat across thousands of invoices, so the pairs
-    are scored per amount, a slice of payments at a time, with rapidfuzz's matrix scorer: time
-    grows with the pairs but memory stays bounded."""
+    balance equals the payment, the AMOUNT_BLOCK_KEEP most similar per reference. A few visit
+    fees repeat across thousands of invoices, so the pairs are scored per amount, a slice of
+    payments at a time, with rapidfuzz's matrix scorer: time grows with the pairs but memory
+    stays bounded."""
     q = refs.merge(pay[["amount_cents"]], left_on="payment_index", right_index=True)
     c = names.merge(inv[["invoice_key", "open_cents"]], on="invoice_key")
     c = c[c["open_cents"].isin(q["amount_cents"])]
@@ -151,6 +156,11 @@ def _amount_block(refs: pd.DataFrame, pay: pd.DataFrame, inv: pd.DataFrame,
             scores = process.cdist(chunk["key"].tolist(), choices,
                                    scorer=DamerauLevenshtein.normalized_similarity,
                                    score_cutoff=FUZZY_FLOOR, dtype=np.float64)
+            if scores.shape[1] > AMOUNT_BLOCK_KEEP:  # the nearest numbers of each reference only
+                top = np.argpartition(-scores, AMOUNT_BLOCK_KEEP - 1, axis=1)[:, :AMOUNT_BLOCK_KEEP]
+                kept = np.zeros_like(scores, dtype=bool)
+                np.put_along_axis(kept, top, True, axis=1)
+                scores = np.where(kept, scores, 0.0)
             i, j = np.nonzero(scores >= FUZZY_FLOOR)
             if len(i):
                 out.append(pd.DataFrame({

@@ -74,7 +74,7 @@ def _contracts(lines: pd.DataFrame, invoice_lines: pd.DataFrame, fees: pd.DataFr
     The invoice's payer (as staff name it in the workbook, like the FeeSchedule) is used, since
     the payer name on an 835 is the payer's legal name. An invoice line's own Expected column wins.
     """
-    ln = lines.copy()
+    ln = lines.copy(deep=False)
     ln["code_key"] = ln["cpt_key"]
     recoded = ln["original_cpt"].notna()
     if recoded.any():
@@ -122,7 +122,7 @@ def _first_other_reason(adj: pd.DataFrame, by: str) -> pd.DataFrame:
 def _denials(claims: pd.DataFrame, lines: pd.DataFrame, adj: pd.DataFrame):
     """A claim is denied when its status is 4, or it paid nothing for a reason other than the
     patient's share or a normal contractual reduction; a line likewise inside a paid claim."""
-    c, ln = claims.copy(), lines.copy()
+    c, ln = claims.copy(deep=False), lines.copy(deep=False)
     reason = _first_other_reason(adj, "claim_index")
     c["denial_group"] = c["claim_index"].map(reason["group"])
     c["denial_reason"] = c["claim_index"].map(reason["reason"])
@@ -142,14 +142,15 @@ def _denials(claims: pd.DataFrame, lines: pd.DataFrame, adj: pd.DataFrame):
 
 def match_remits(remit, invoices: pd.DataFrame, invoice_lines: pd.DataFrame,
                  fees: pd.DataFrame, settings: Settings) -> RemitMatch:
-    claims = remit.claims.copy()
+    # shallow copies: pandas copies on write, so the 835 tables are never changed
+    claims = remit.claims.copy(deep=False)
     claims["invoice_key"] = _claims_to_invoices(claims, invoices)
     claims = _pair_reversals(claims)
     claims["effective"] = (claims["status"] != "22") & claims["reversed_by"].isna()
-    lines = remit.lines.copy()
+    lines = remit.lines.copy(deep=False)
     lines["invoice_key"] = lines["claim_index"].map(claims.set_index("claim_index")["invoice_key"])
     lines = _contracts(lines, invoice_lines, fees, invoices)
-    adj = remit.adjustments.copy()
+    adj = remit.adjustments.copy(deep=False)
     eff = claims.set_index("claim_index")["effective"]
     adj["invoice_key"] = adj["claim_index"].map(claims.set_index("claim_index")["invoice_key"])
     adj["effective"] = adj["claim_index"].map(eff).fillna(False).astype(bool)
