@@ -2,7 +2,8 @@
 
 1. exact: the Invoice, Claim or Reference typed on the payment equals an invoice or claim number;
 2. normalised: the same after case, spaces, dashes and leading zeros are ignored;
-3. fuzzy: a reference one or two keystrokes away from an invoice number (typo, swapped digits),
+3. fuzzy: a reference one or two keystrokes away from an invoice number (typo, swapped digits:
+   the optimal-string-alignment edit distance, which rapidfuzz computes bit-parallel),
    confirmed by amount, patient and date — candidates are blocked by patient and by amount first,
    because invoice numbers are so dense that a typo is often nearer some other valid number;
 4. evidence: no usable reference, but the patient, the amount (one open invoice, or a unique set
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from rapidfuzz import process
-from rapidfuzz.distance import DamerauLevenshtein
+from rapidfuzz.distance import OSA
 
 from engine.settings import Settings
 
@@ -154,7 +155,7 @@ def _amount_block(refs: pd.DataFrame, pay: pd.DataFrame, inv: pd.DataFrame,
         for lo in range(0, len(qa), AMOUNT_BLOCK_SLICE):
             chunk = qa.iloc[lo:lo + AMOUNT_BLOCK_SLICE]
             scores = process.cdist(chunk["key"].tolist(), choices,
-                                   scorer=DamerauLevenshtein.normalized_similarity,
+                                   scorer=OSA.normalized_similarity,
                                    score_cutoff=FUZZY_FLOOR, dtype=np.float64)
             if scores.shape[1] > AMOUNT_BLOCK_KEEP:  # the nearest numbers of each reference only
                 top = np.argpartition(-scores, AMOUNT_BLOCK_KEEP - 1, axis=1)[:, :AMOUNT_BLOCK_KEEP]
@@ -185,7 +186,7 @@ def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, refs: pd.DataFrame, names
     pairs = pairs.merge(refs[["payment_index", "key", "field"]], on="payment_index")
     pairs = pairs.merge(names, on="invoice_key")
     # plain lists: iterating a pandas string column element by element costs more than the scorer
-    pairs["sim"] = [DamerauLevenshtein.normalized_similarity(a, b)
+    pairs["sim"] = [OSA.normalized_similarity(a, b)
                     for a, b in zip(pairs["key"].tolist(), pairs["inv_key"].tolist())]
     by_amount = _amount_block(refs, pay, inv, names)
     if by_amount is not None:
