@@ -109,13 +109,17 @@ def _reference_matches(p: pd.DataFrame, refs: pd.DataFrame, names: pd.DataFrame)
 
 
 def _patient_match(p: pd.DataFrame, inv: pd.DataFrame) -> pd.Series:
-    """1 same patient (ID or name), 0 different, 0.5 when the payment names no patient."""
-    pid, ipid = p["patient_id_key"], inv["patient_id_key"]
-    pn, ipn = p["patient_key"], inv["patient_key"]
-    same = ((pid.notna() & (pid.to_numpy() == ipid.to_numpy()))
-            | (pn.notna() & (pn.to_numpy() == ipn.to_numpy())))
-    unknown = pid.isna() & pn.isna()
-    out = np.where(same, 1.0, np.where(unknown, 0.5, 0.0))
+    """1 same patient, 0 different, 0.5 when the payment names no patient.
+
+    Same patient: the same patient ID, or the same name where one side has no ID — two IDs that
+    differ are two patients whatever their names (common names repeat in a large practice)."""
+    pid, ipid = p["patient_id_key"].to_numpy(), inv["patient_id_key"].to_numpy()
+    pn, ipn = p["patient_key"].to_numpy(), inv["patient_key"].to_numpy()
+    has_id, inv_has_id = ~pd.isna(pid), ~pd.isna(ipid)
+    same_id = has_id & inv_has_id & (pid == ipid)
+    same_name = ~pd.isna(pn) & (pn == ipn) & ~(has_id & inv_has_id)
+    unknown = ~has_id & pd.isna(pn)
+    out = np.where(same_id | same_name, 1.0, np.where(unknown, 0.5, 0.0))
     return pd.Series(out, index=p.index)
 
 
@@ -128,12 +132,17 @@ def _date_ok(pay_date: pd.Series, inv: pd.DataFrame) -> np.ndarray:
 
 
 def _same_patient(pay: pd.DataFrame, inv: pd.DataFrame) -> pd.DataFrame:
-    """(payment_index, invoice_key) pairs whose patient ID or patient name agree."""
-    blocks = []
-    for col in ("patient_id_key", "patient_key"):
-        left = pay[[col]].dropna().reset_index(names="payment_index")
-        blocks.append(left.merge(inv[[col, "invoice_key"]].dropna(), on=col)[
-            ["payment_index", "invoice_key"]])
+    """(payment_index, invoice_key) pairs of the same patient, as `_patient_match` means it."""
+    pairs = ["payment_index", "invoice_key"]
+    ids = pay[["patient_id_key"]].dropna().reset_index(names="payment_index")
+    blocks = [ids.merge(inv[["patient_id_key", "invoice_key"]].dropna(), on="patient_id_key")[pairs]]
+    names = pay[["patient_key"]].reset_index(names="payment_index")
+    has_id = pay["patient_id_key"].notna().to_numpy()
+    inv_names = inv[["patient_key", "invoice_key"]]
+    without_id = inv_names[inv["patient_id_key"].isna().to_numpy()]
+    # by name: a payment without an ID, any invoice; a payment with one, invoices without one
+    for left, right in ((names[~has_id], inv_names), (names[has_id], without_id)):
+        blocks.append(left.dropna().merge(right.dropna(), on="patient_key")[pairs])
     return pd.concat(blocks, ignore_index=True).drop_duplicates()
 
 
@@ -315,12 +324,10 @@ def _misapplications(p: pd.DataFrame, inv: pd.DataFrame, applied: pd.DataFrame,
     open_b = inv_i["billed_cents"] - total.reindex(inv_i.index).fillna(0)
     inv_b = inv[[*who, "invoice_key", "service_date", "invoice_date"]].assign(
         open_cents=open_b.to_numpy())  # inv_i is inv by invoice_key, row for row
-    blocks = []
-    for col in ("patient_id_key", "patient_key"):
-        blocks.append(suspect[["payment_index", col, "amount_cents", "date"]].dropna(subset=[col])
-                      .merge(inv_b[[col, "invoice_key", "open_cents", "service_date",
-                                    "invoice_date"]].dropna(subset=[col]), on=col))
-    cand = pd.concat(blocks, ignore_index=True).drop_duplicates(["payment_index", "invoice_key"])
+    cand = (_same_patient(suspect.set_index("payment_index")[who], inv_b)
+            .merge(suspect[["payment_index", "amount_cents", "date"]], on="payment_index")
+            .merge(inv_b[["invoice_key", "open_cents", "service_date", "invoice_date"]],
+                   on="invoice_key"))
     cand = cand.merge(rec[["payment_index", "recorded_invoice_key"]], on="payment_index")
     cand = cand[cand["invoice_key"] != cand["recorded_invoice_key"]]
     fits = ((cand["amount_cents"] - cand["open_cents"]).abs() <= settings.tolerance_cents)

@@ -77,6 +77,25 @@ def test_evidence_is_ambiguous_between_two_equal_invoices_of_one_patient():
     assert len(m.candidates) == 1
 
 
+def _named(invoices, payments):
+    """Invoices and payments that carry both a patient ID and a patient name."""
+    inputs = inputs_from_rows({"Invoices": [INVOICE_HEADER] + invoices,
+                               "Payments": [PAYMENT_HEADER + ["Patient"]] + payments})
+    inv_ = normalise.invoice_totals(inputs.tables["Invoices"], inputs.settings)
+    pay_ = normalise.prepare_payments(inputs.tables["Payments"])
+    return pay_, match_payments(inv_, pay_, inputs.settings)
+
+
+def test_two_patients_of_the_same_name_are_told_apart_by_their_ids():
+    jane_1 = ["INV-2001", "1", "Doe, Jane", D, D, "Self-pay", 100.0]
+    jane_2 = ["INV-2002", "2", "Doe, Jane", D, D, "Self-pay", 100.0]
+    p, m = _named([jane_1, jane_2], [pay("P1", None, "2", 100.0) + ["Doe, Jane"]])
+    assert _applied(p, m) == {("P1", "INV2002"): ("patient + amount + date", 0.95)}
+    # without an ID on the payment the name is all there is, and it fits both
+    p, m = _named([jane_1, jane_2], [pay("P1", None, None, 100.0) + ["Doe, Jane"]])
+    assert _applied(p, m) == {}
+
+
 def test_one_payment_settles_several_invoices_of_one_patient():
     _, p, m = _match([inv(1001, "1", 100.0), inv(1002, "1", 50.0), inv(1003, "1", 30.0)],
                      [pay("P1", None, "1", 130.0)])
