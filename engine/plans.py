@@ -180,18 +180,18 @@ _PROBLEMS = {
                                  "high", "installment amount not above zero"),
     "start_missing": ("Start", "the start date (first due date) is missing", "high",
                       "missing start date"),
-    "frequency_unknown": ("Frequency", "the frequency {value!r} is not weekly, biweekly or "
-                                       "monthly", "high", "unknown frequency"),
-    "no_count_or_total": ("Count", "neither Count nor Total is given, so the number of "
-                                   "installments is unknown", "high", "neither Count nor Total"),
+    "frequency_unknown": ("Frequency", ("the frequency {value!r} is not weekly, biweekly or "
+                                        "monthly"), "high", "unknown frequency"),
+    "no_count_or_total": ("Count", ("neither Count nor Total is given, so the number of "
+                                    "installments is unknown"), "high", "neither Count nor Total"),
     "count_not_positive": ("Count", "the number of installments is not above zero", "high",
                            "count not above zero"),
     "total_not_positive": ("Total", "the plan total is not above zero", "high",
                            "total not above zero"),
     "too_many": ("Count", f"the plan would have more than {MAX_INSTALLMENTS} installments",
                  "high", "too many installments"),
-    "grace_negative": ("Grace days", "the grace days are negative, so the default "
-                                     "(plan_grace_days) is used instead", "low",
+    "grace_negative": ("Grace days", ("the grace days are negative, so the default "
+                                      "(plan_grace_days) is used instead"), "low",
                        "negative grace days"),
 }
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.checks._common import deposit_column, day_text, money
+from engine.checks._common import day_text, deposit_column, money
 from engine.context import Context
 
 TYPE = "DEPOSIT_AMOUNT_MISMATCH"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.checks._common import deposit_column, day_text, money
+from engine.checks._common import day_text, deposit_column, money
 from engine.context import Context
 from engine.ids import normalize_key
 

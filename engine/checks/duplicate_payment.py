@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.checks._common import claim_fields, claim_key, money, payment_fields, remit_claims
+from engine.checks._common import (
+    claim_fields,
+    claim_key,
+    money,
+    payment_fields,
+    remit_claims,
+)
 from engine.context import Context
 
 TYPE = "DUPLICATE_PAYMENT"

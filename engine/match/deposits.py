@@ -337,7 +337,7 @@ def _by_reference(dep: pd.DataFrame, names: pd.DataFrame, post: pd.DataFrame,
         chosen.append(best)
         taken = set(best.explode("pays")["pays"])
         cand = cand[~cand["dep"].isin(best["dep"])
-                    & ~cand["pays"].map(lambda t: bool(taken.intersection(t)))]
+                    & ~cand["pays"].map(lambda t, taken=taken: bool(taken.intersection(t)))]
         if cand.empty:
             break
     out = pd.concat(chosen, ignore_index=True)
