@@ -9,9 +9,12 @@ that contradicts itself makes the contradicting cells unreadable rather than gue
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
+
+from engine.ids import Cells, of_type
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _MIN_SERIAL, _MAX_SERIAL = 1, 2958465  # 1900-01-01 .. 9999-12-31
@@ -20,6 +23,9 @@ _MIN_SERIAL, _MAX_SERIAL = 1, 2958465  # 1900-01-01 .. 9999-12-31
 _SLASHED = (r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})"
             r"(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp]\.?[Mm]\.?)?)?$")
 _ISO = r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+_ISO_RE = re.compile(_ISO)
+_SLASHED_RE = re.compile(_SLASHED)
+_DIGIT = re.compile(r"\d")
 _NAMED_FORMATS = ("%b %d, %Y", "%B %d, %Y", "%d-%b-%Y", "%d %b %Y", "%d %B %Y", "%b %d %Y",
                   "%d-%b-%y", "%Y/%m/%d")
 
@@ -31,6 +37,65 @@ def _assemble(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:
 
 def text_to_dates(text: pd.Series, order: str | None) -> tuple[pd.Series, pd.Series, str | None]:
     """Parse text dates. Returns (datetime64, unreadable mask, the order used for a/b/y dates)."""
+    codes, uniques = pd.factorize(text.astype("str"))
+    strings = [u.strip() for u in uniques.tolist()]
+    if not all(t.isascii() for t in strings):
+        return _parse_text_dates(text, order)
+    # the plain forms (ISO, a/b/y) of ordinary dates are read here, one distinct text at a time;
+    # anything else goes through pandas, with the column's order decided over all the texts
+    dates: list[dt.date | None] = [None] * len(strings)
+    bad = [False] * len(strings)
+    slashed: dict[int, tuple[int, int, int]] = {}
+    hard: list[int] = []
+    for i, t in enumerate(strings):
+        if not t:
+            continue
+        m = _ISO_RE.search(t)
+        if m:
+            dates[i] = _plain_date(*map(int, m.groups()))
+            if dates[i] is None:
+                hard.append(i)
+        elif m := _SLASHED_RE.search(t):
+            slashed[i] = tuple(map(int, m.groups()))
+        elif _DIGIT.search(t) is None and t not in ("now", "today"):
+            bad[i] = True  # no named format reads a text without digits
+        else:
+            hard.append(i)
+    used = order
+    if slashed:
+        if used is None:
+            day_first = any(a > 12 for a, _b, _y in slashed.values())
+            month_first = any(b > 12 for _a, b, _y in slashed.values())
+            used = "DMY" if day_first and not month_first else "MDY"
+        for i, (a, b, y) in slashed.items():
+            month, day = (a, b) if used == "MDY" else (b, a)
+            dates[i] = _plain_date(y if y >= 100 else y + 2000, month, day)
+            if dates[i] is None:
+                hard.append(i)
+    parsed = np.array(dates + [None], dtype="datetime64[us]")
+    unreadable = np.array(bad + [False], dtype=bool)
+    if hard:
+        out, out_bad, _ = _parse_text_dates(pd.Series([strings[i] for i in hard], dtype=object),
+                                            used)
+        parsed[hard] = out.to_numpy()
+        unreadable[hard] = out_bad.to_numpy(dtype=bool)
+    return (pd.Series(parsed[codes], index=text.index, dtype="datetime64[us]"),
+            pd.Series(unreadable[codes], index=text.index), used)
+
+
+def _plain_date(year: int, month: int, day: int) -> dt.date | None:
+    """The date, when pandas would surely read it the same; None sends it to pandas."""
+    if not 1700 <= year <= 2200:
+        return None
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _parse_text_dates(text: pd.Series,
+                      order: str | None) -> tuple[pd.Series, pd.Series, str | None]:
+    """`text_to_dates` through pandas, for every form (named months, odd years, non-ASCII)."""
     s = text.astype("str").str.strip()
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
     blank = s.isna() | (s == "")
@@ -64,24 +129,46 @@ def text_to_dates(text: pd.Series, order: str | None) -> tuple[pd.Series, pd.Ser
 
 def to_dates(values: pd.Series, order: str | None = None) -> tuple[pd.Series, pd.Series]:
     """Parse a column of cell values into (datetime64 normalised to days, unreadable bool)."""
-    kinds = values.map(type)
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
-    bad = pd.Series(False, index=values.index)
-    is_dt = kinds.isin((dt.datetime, dt.date, pd.Timestamp))
-    if is_dt.any():
-        out[is_dt] = pd.to_datetime(values[is_dt].astype("object"), errors="coerce")
-    is_num = kinds.isin((int, float, np.float64, np.int64)) & values.notna()
-    if is_num.any():
-        serial = values[is_num].astype("float64")
-        ok = (serial >= _MIN_SERIAL) & (serial <= _MAX_SERIAL)
-        days = pd.to_timedelta(np.floor(serial.where(ok, 0)), unit="D")
-        out[is_num] = (EXCEL_EPOCH + days).where(ok, pd.NaT)
-        bad[is_num] = ~ok
-    is_text = kinds.eq(str)
-    if is_text.any():
-        parsed, text_bad, _ = text_to_dates(values[is_text], order)
-        out[is_text] = parsed
-        bad[is_text] = text_bad
-    other = ~(is_dt | is_num | is_text | values.isna())
-    bad[other] = True
-    return out.dt.normalize(), bad
+    return cells_to_dates(Cells.of(values), values.index, order)
+
+
+def cells_to_dates(cells: Cells, index: pd.Index,
+                   order: str | None = None) -> tuple[pd.Series, pd.Series]:
+    """`to_dates` of cells split by type (text parsed once per distinct string, dates converted
+    once per distinct date)."""
+    out = np.full(len(cells), np.datetime64("NaT"), dtype="datetime64[us]")
+    bad = np.zeros(len(cells), dtype=bool)
+    if not cells.is_str.all():
+        rest = np.flatnonzero(~cells.is_str)
+        values, types, na = cells.rest()
+        known = ~na
+        is_dt = of_type(types, dt.datetime, dt.date, pd.Timestamp)
+        is_num = of_type(types, int, float, np.float64, np.int64) & known
+        if is_dt.any():
+            # equal dates, datetimes and Timestamps convert alike: once per distinct value
+            codes, distinct = pd.factorize(values[is_dt])
+            converted = pd.to_datetime(pd.Series(distinct, dtype=object), errors="coerce")
+            _put(out, rest[is_dt], converted.to_numpy()[codes])
+        if is_num.any():
+            serial = pd.Series(values[is_num], dtype=object).astype("float64")
+            ok = (serial >= _MIN_SERIAL) & (serial <= _MAX_SERIAL)
+            days = pd.to_timedelta(np.floor(serial.where(ok, 0)), unit="D")
+            _put(out, rest[is_num], (EXCEL_EPOCH + days).where(ok, pd.NaT).to_numpy())
+            bad[rest[is_num]] = ~ok.to_numpy()
+        bad[rest[known & ~is_dt & ~is_num]] = True
+    if cells.is_str.any():
+        codes, strings = cells.used()
+        parsed, text_bad, _ = text_to_dates(pd.Series(strings, dtype=object), order)
+        _put(out, np.flatnonzero(cells.is_str), parsed.to_numpy()[codes])
+        bad[cells.is_str] = text_bad.to_numpy(dtype=bool)[codes]
+    # to the day, as Series.dt.normalize (numpy's day unit floors, before 1970 too)
+    days = out.astype("datetime64[D]").astype("datetime64[us]")
+    return pd.Series(days, index=index), pd.Series(bad, index=index)
+
+
+def _put(out: np.ndarray, at: np.ndarray, values: np.ndarray) -> None:
+    """out[at] = values, refusing (as a datetime64[us] Series would) to drop sub-microseconds."""
+    exact = values.astype(out.dtype)
+    if not np.array_equal(exact.astype(values.dtype), values, equal_nan=True):
+        raise TypeError(f"Invalid value '{values}' for dtype '{out.dtype}'")
+    out[at] = exact

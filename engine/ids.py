@@ -2,19 +2,276 @@
 
 Staff type `INV-00123`, `inv 123 ` and `INV123` for the same invoice, and a number cell holding
 1001 arrives as 1001.0. The display value is kept exactly as typed; the key is what joins.
+
+Reading works on `Cells`: a column of grid values split once by exact type, its text cells coded
+by distinct string. Payers, codes, names and dates typed as text repeat across thousands of rows,
+so text work is done once per distinct string and spread back by code (row ids, which hardly
+repeat, are worked on as they are, in one pass over their joined text); numbers and typed dates
+are handled as whole numpy arrays.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 
 import numpy as np
 import pandas as pd
 
+Types = tuple[np.ndarray, list[type]]  # a code per cell, the type of each code
+
+
+class _TypeCodes(dict):
+    """Type → code, numbered as first met."""
+
+    def __missing__(self, kind: type) -> int:
+        code = self[kind] = len(self)
+        return code
+
+
+def type_codes(values) -> Types:
+    """The exact type of each value, as small codes (cheaper to compare than type objects)."""
+    codes = _TypeCodes()
+    found = np.fromiter(map(codes.__getitem__, map(type, values)), dtype=np.int32,
+                        count=len(values))
+    return found, list(codes)
+
+
+def of_type(types: Types, *kinds: type) -> np.ndarray:
+    """Mask of cells whose exact type is one of `kinds` (a subclass does not count)."""
+    codes, found = types
+    wanted = np.array([any(k is w for w in kinds) for k in found] + [False], dtype=bool)
+    return wanted[codes]
+
+
+# cells of these exact types are never NA (pd.NaT has a type of its own)
+_NEVER_NA = (str, int, bool, dt.date, dt.datetime, pd.Timestamp)
+
+
+class _Column:
+    """What the cells of one column share, worked out once: exact types, the text values (coded;
+    distinct unless they hardly repeat) and their display texts, which cells are NA."""
+
+    __slots__ = ("_na", "_texts", "codes", "is_str", "str_subclass", "strings", "types", "values")
+
+    def __init__(self, values: np.ndarray, types: Types | None = None):
+        n = len(values)
+        self.values = values
+        self.types = types if types is not None else type_codes(values)
+        self.is_str = is_str = of_type(self.types, str)
+        self.codes = np.full(n, -1, dtype=np.intp)
+        self.strings: list[str] = []
+        if is_str.all() and n:
+            self.codes, self.strings = _coded(values)
+        elif is_str.any():
+            self.codes[is_str], self.strings = _coded(values[is_str])
+        codes, kinds = self.types
+        present = np.bincount(codes[~is_str], minlength=len(kinds)) > 0
+        self.str_subclass = any(issubclass(k, str) and k is not str
+                                for k, p in zip(kinds, present) if p)
+        self._na: np.ndarray | None = None
+        self._texts: tuple[np.ndarray, np.ndarray] | None = None
+
+    def na(self) -> np.ndarray:
+        """NA cells (None, NaN, NaT, …)."""
+        if self._na is None:
+            self._na = np.zeros(len(self.values), dtype=bool)
+            maybe = ~of_type(self.types, *_NEVER_NA)
+            if maybe.any():
+                self._na[maybe] = pd.isna(self.values[maybe])
+        return self._na
+
+    def texts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(display text of each string, stripped, None when blank; the blank mask)."""
+        if self._texts is None:
+            texts = _objects(map(str.strip, self.strings), len(self.strings))
+            blank = texts == ""
+            texts[blank] = None
+            self._texts = texts, blank
+        return self._texts
+
+
+def _coded(strings: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """(codes, distinct values); values that hardly repeat (row ids) are kept as they are, since
+    coding them would cost more than it saves."""
+    sample = strings[:1000].tolist()
+    if len(set(sample)) > 0.95 * len(sample):
+        return np.arange(len(strings)), strings.tolist()
+    codes, uniques = pd.factorize(strings)
+    return codes, uniques.tolist()
+
+
+class Cells:
+    """Cells of one column, split by exact type.
+
+    Text cells (exactly str) are coded by value: `codes` indexes `strings`, -1 for any other
+    cell. The other cells ("rest": numbers, dates, booleans, blanks) are read by their own
+    exact type, since 1, 1.0 and True are equal values that do not read alike.
+    """
+
+    __slots__ = ("_column", "_rows", "codes", "is_str")
+
+    def __init__(self, values: np.ndarray, types: Types | None = None):
+        """`types`: the exact type of each value (`type_codes`), when known."""
+        self._column = _Column(values, types)
+        self._rows: np.ndarray | None = None
+        self.codes, self.is_str = self._column.codes, self._column.is_str
+
+    @classmethod
+    def of(cls, values: pd.Series) -> Cells:
+        return cls(values.to_numpy(dtype=object))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @property
+    def strings(self) -> list[str]:
+        """The text values (some may belong only to cells left out by `take`)."""
+        return self._column.strings
+
+    @property
+    def values(self) -> np.ndarray:
+        values = self._column.values
+        return values if self._rows is None else values[self._rows]
+
+    def take(self, rows: np.ndarray) -> Cells:
+        """The cells at positions `rows`."""
+        new = object.__new__(Cells)
+        new._column = self._column
+        new._rows = rows if self._rows is None else self._rows[rows]
+        new.codes, new.is_str = self.codes[rows], self.is_str[rows]
+        return new
+
+    def rest(self) -> tuple[np.ndarray, Types, np.ndarray]:
+        """(values, exact types, NA mask) of the cells that are not str, in order."""
+        column = self._column
+        codes, kinds = column.types
+        if self._rows is None and not column.is_str.any():
+            return column.values, (codes, kinds), column.na()
+        at = np.flatnonzero(~self.is_str)
+        if self._rows is not None:
+            at = self._rows[at]
+        return column.values[at], (codes[at], kinds), column.na()[at]
+
+    def used(self) -> tuple[np.ndarray, list[str]]:
+        """(for each str cell, its index in the list), the str values some cell has."""
+        codes = self.codes[self.is_str]
+        present = np.zeros(len(self.strings), dtype=bool)
+        present[codes] = True
+        if present.all():
+            return codes, self.strings
+        return np.cumsum(present)[codes] - 1, [s for s, p in zip(self.strings, present) if p]
+
+    def texts(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._column.texts()
+
+    def spread(self, per_string: np.ndarray, default) -> np.ndarray:
+        """Per-cell values from one value per string; `default` for the other cells."""
+        if len(self.codes) and self.codes.min() >= 0:  # all text
+            return per_string[self.codes]
+        table = np.full(len(per_string) + 1, default, dtype=per_string.dtype)
+        table[:-1] = per_string
+        return table[self.codes]
+
+    def blank(self) -> np.ndarray:
+        """Cells that hold nothing: NA, or text that is only spaces."""
+        out = self.spread(self.texts()[1], False)
+        if not self.is_str.all():
+            values, _types, na = self.rest()
+            if self._column.str_subclass:
+                na = na | np.fromiter((isinstance(v, str) and not v.strip() for v in values),
+                                      dtype=bool, count=len(values))
+            out[~self.is_str] = na
+        return out
+
+    def text_matches(self, match, needle: str) -> np.ndarray:
+        """Text cells (str subclasses included) for which `match(text)` is true; a text can only
+        match when it holds `needle` once lower-cased."""
+        out = np.zeros(len(self), dtype=bool)
+        strings = self.strings
+        if needle in "\n".join(strings).lower():
+            hits = [needle in s.lower() and match(s) is not None for s in strings]
+            out = self.spread(np.array(hits, dtype=bool), False)
+        if self._column.str_subclass:
+            values = self.rest()[0]
+            out[~self.is_str] = np.fromiter(
+                (isinstance(v, str) and match(v) is not None for v in values), dtype=bool,
+                count=len(values))
+        return out
+
+
+def _objects(items, n: int) -> np.ndarray:
+    return np.fromiter(items, dtype=object, count=n)
+
+
+def _other_texts(values: np.ndarray, types: Types, na: np.ndarray) -> np.ndarray:
+    """Display text (str or None) of cells that are not exactly str."""
+    out = np.empty(len(values), dtype=object)
+    is_float = of_type(types, float, np.float64)
+    if is_float.any():
+        f = values[is_float].astype(np.float64)
+        finite = np.isfinite(f)
+        whole = finite & (f == np.floor(f)) & (np.abs(f) < 1e15)
+        text = np.empty(len(f), dtype=object)
+        if whole.any():
+            text[whole] = _objects(map(str, f[whole].astype(np.int64).tolist()), int(whole.sum()))
+        frac = finite & ~whole
+        if frac.any():
+            text[frac] = pd.Series(f[frac], dtype="float64").astype(str).to_numpy(dtype=object)
+        out[is_float] = text
+    is_int = of_type(types, int, np.int64)
+    if is_int.any():
+        out[is_int] = _objects(map(str, values[is_int].tolist()), int(is_int.sum()))
+    other = ~(is_float | is_int | of_type(types, str) | na)
+    if other.any():
+        # numbers print without spaces; anything else is stripped like text
+        shown = pd.Series(values[other], dtype=object).astype(str).tolist()
+        out[other] = _objects(((t.strip() or None) for t in shown), len(shown))
+    return out
+
+
+def cells_text(cells: Cells) -> tuple[np.ndarray, np.ndarray]:
+    """(display text of each cell as str or None, which cells have none); see `cell_text`."""
+    texts, blank = cells.texts()
+    text = cells.spread(texts, None)
+    missing = cells.spread(blank, False)
+    if not cells.is_str.all():
+        rest = ~cells.is_str
+        text[rest] = other = _other_texts(*cells.rest())
+        missing[rest] = np.equal(other, None)
+    return text, missing
+
+
+def cells_text_and_key(cells: Cells, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(display text, matching key, which cells have no text); `kind` is "id" or "name"."""
+    batch = _keys if kind == "id" else _names
+    texts, blank = cells.texts()
+    keys = np.empty(len(texts), dtype=object)
+    keys[~blank] = batch(texts[~blank].tolist())
+    text, missing = cells.spread(texts, None), cells.spread(blank, False)
+    key = cells.spread(keys, None)
+    if not cells.is_str.all():
+        rest = ~cells.is_str
+        text[rest] = other = _other_texts(*cells.rest())
+        missing[rest] = none = np.equal(other, None)
+        distinct = list(dict.fromkeys(other[~none].tolist()))
+        keyed = dict(zip(distinct, batch(distinct).tolist()))
+        keyed[None] = None
+        key[rest] = _objects(map(keyed.__getitem__, other.tolist()), len(other))
+    return text, key, missing
+
 
 def cell_text(values: pd.Series) -> pd.Series:
     """Cell values as display text: whole-number floats lose their `.0`, blanks become NA."""
+    if values.dtype != object and values.dtype != "str":
+        return _typed_cell_text(values)
+    text, _ = cells_text(Cells.of(values))
+    return pd.Series(text, index=values.index, dtype="str", name=values.name)
+
+
+def _typed_cell_text(values: pd.Series) -> pd.Series:
+    # a typed column (datetime64, …) formats its other values through its own dtype
     kinds = values.map(type)
     out = values.astype("object").copy()
     is_float = kinds.isin((float, np.float64))
@@ -38,8 +295,14 @@ def cell_text(values: pd.Series) -> pd.Series:
 _ACCENTS = re.compile(r"[\u0300-\u036f]")
 _NOT_KEY = re.compile(r"[^0-9A-Z]")
 _LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
+_LEADING_ZEROS_FAST = re.compile(r"0(?<![0-9]0)0*(?=[0-9])")  # the same, found from its first 0
 _NOT_NAME = re.compile(r"[^0-9A-Z ]")
 _SPACES = re.compile(r"\s+")
+# for ASCII text joined by line breaks: what _NOT_KEY drops, what _NOT_NAME makes a space
+_ASCII_KEEP = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\n")
+_DROP_NOT_KEY = {c: None for c in range(128) if chr(c) not in _ASCII_KEEP}
+_SPACE_NOT_NAME = {c: " " for c in range(128) if chr(c) not in _ASCII_KEEP | {" "}}
+_SPACE_RUN = re.compile(r"  +")  # a single space stays as it is
 
 
 def _fold(text: str) -> str:
@@ -62,23 +325,48 @@ def _name(text: str) -> str:
     return _SPACES.sub(" ", _NOT_NAME.sub(" ", _fold(text).upper())).strip()
 
 
-def _per_distinct(text: pd.Series, fn) -> pd.Series:
-    """`fn` once per distinct text (ids and names repeat across rows), blanks → NA.
+def _keys(texts: list[str]) -> np.ndarray:
+    """`_key` of many texts (blank key → None): ASCII texts in one pass over their joined text,
+    lines apart, since neither pattern crosses a line break."""
+    joined = "\n".join(texts)
+    if not (joined.isascii() and joined.count("\n") == len(texts) - 1):
+        return _objects((_key(t) or None for t in texts), len(texts))
+    keys = _LEADING_ZEROS_FAST.sub("", joined.upper().translate(_DROP_NOT_KEY)).split("\n")
+    return _none_for_empty(keys)
+
+
+def _names(texts: list[str]) -> np.ndarray:
+    """`_name` of many texts (blank name → None), ASCII ones in one pass as `_keys` does."""
+    joined = "\n".join(texts)
+    if not (joined.isascii() and joined.count("\n") == len(texts) - 1):
+        return _objects((_name(t) or None for t in texts), len(texts))
+    # after the first pass a line holds only A-Z, 0-9 and spaces: `\s+` is a run of spaces
+    names = _SPACE_RUN.sub(" ", joined.upper().translate(_SPACE_NOT_NAME)).split("\n")
+    return _none_for_empty(list(map(str.strip, names)))
+
+
+def _none_for_empty(texts: list[str]) -> np.ndarray:
+    out = _objects(texts, len(texts))
+    out[out == ""] = None
+    return out
+
+
+def _per_distinct(text: pd.Series, batch) -> pd.Series:
+    """`batch` once over the distinct texts (ids and names repeat across rows), blanks → NA.
 
     Same result as the element-wise pandas string methods, without their per-call overhead.
     """
     s = text.astype("str")
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    keys = np.array([fn(u) or None for u in np.asarray(uniques, dtype=object)] + [None],
-                    dtype=object)
+    keys = np.append(batch(np.asarray(uniques, dtype=object).tolist()), None)
     return pd.Series(keys[codes], index=text.index, dtype="str", name=text.name)
 
 
 def normalize_key(text: pd.Series) -> pd.Series:
     """Matching key: upper case, only letters and digits, no leading zeros in digit runs."""
-    return _per_distinct(text, _key)
+    return _per_distinct(text, _keys)
 
 
 def normalize_name(text: pd.Series) -> pd.Series:
     """Person or payer name key: upper case, single spaces, punctuation dropped."""
-    return _per_distinct(text, _name)
+    return _per_distinct(text, _names)

@@ -9,16 +9,20 @@ whether that is allowed); text that is not an amount is "unreadable" — never z
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import numpy as np
 import pandas as pd
+
+from engine.ids import Cells, of_type
 
 _TEXT_AMOUNT = (
     r"^(?P<lead>[-(])?\s*(?:USD\s*)?\$?\s*(?P<lead2>-)?\s*"
     r"(?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]*)(?:\.(?P<frac>[0-9]*))?"
     r"\s*(?:USD)?\s*(?P<close>\))?(?P<trail>-)?$"
 )
+_TEXT_AMOUNT_RE = re.compile(_TEXT_AMOUNT)
 _CENT = Decimal("0.01")
 _MAX_WHOLE_DIGITS = 13  # as for number cells: amounts of 10^13 dollars or more are not amounts
 
@@ -42,55 +46,91 @@ def _numbers_to_cents(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def text_to_cents(text: pd.Series, decimal_comma: bool = False) -> tuple[pd.Series, pd.Series]:
     """Parse amounts written as text. Returns (cents Int64, unreadable bool); blanks are NA, not bad."""
-    s = text.astype("str").str.strip().str.replace("\u00a0", " ", regex=False)
-    s = s.str.replace(" ", "", regex=False)
+    codes, uniques = pd.factorize(text.astype("str"))
+    cents, missing, bad = _amounts(uniques.tolist(), decimal_comma)
+    return (pd.Series(pd.arrays.IntegerArray(np.append(cents, 0)[codes],
+                                             np.append(missing, True)[codes]), index=text.index),
+            pd.Series(np.append(bad, False)[codes], index=text.index))
+
+
+def _amounts(texts: list[str], decimal_comma: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cents, missing, unreadable) for each text."""
+    n = len(texts)
+    cents = np.zeros(n, dtype=np.int64)
+    missing = np.ones(n, dtype=bool)
+    bad = np.zeros(n, dtype=bool)
+    for i, text in enumerate(texts):
+        value = _amount(text, decimal_comma)
+        if value is None:
+            bad[i] = True
+        elif value is not _BLANK:
+            cents[i] = value
+            missing[i] = False
+    return cents, missing, bad
+
+
+_BLANK = object()
+
+
+def _amount(text: str, decimal_comma: bool):
+    """Cents of one amount written as text; `_BLANK` for a blank, None when unreadable."""
+    s = text.strip().replace("\u00a0", " ").replace(" ", "")
     if decimal_comma:
-        s = s.str.replace(".", "\x00", regex=False).str.replace(",", ".", regex=False)
-        s = s.str.replace("\x00", ",", regex=False)
-    blank = s.isna() | (s == "")
-    parts = s.str.extract(_TEXT_AMOUNT)
-    int_part = parts["int"].str.replace(",", "", regex=False)
-    frac = parts["frac"].fillna("")
-    has_digits = (int_part.fillna("") != "") | (frac != "")
-    paren_ok = parts["lead"].eq("(") == parts["close"].eq(")")
-    signs = (parts["lead"].eq("-").astype(int) + parts["lead2"].eq("-").astype(int)
-             + parts["trail"].eq("-").astype(int))
-    ok = parts["int"].notna() | parts["frac"].notna()
-    ok &= has_digits & paren_ok & (signs <= 1) & ~(parts["lead"].eq("(") & (signs > 0))
-    ok &= frac.str.len() <= 2
-    ok &= int_part.fillna("").str.len() <= _MAX_WHOLE_DIGITS
-    ok &= ~blank
-    whole = pd.to_numeric(int_part.where(ok & (int_part != ""), "0"), errors="coerce").fillna(0)
-    frac2 = frac.where(ok, "").str.ljust(2, "0")
-    cents = whole.astype("int64") * 100 + pd.to_numeric(frac2, errors="coerce").fillna(0).astype("int64")
-    negative = parts["lead"].isin(["-", "("]) | parts["lead2"].eq("-") | parts["trail"].eq("-")
-    cents = cents.where(~negative, -cents)
-    result = pd.Series(pd.array(cents, dtype="Int64"), index=text.index).where(ok, pd.NA)
-    bad = ~ok & ~blank
-    return result.astype("Int64"), bad
+        s = s.replace(".", "\x00").replace(",", ".").replace("\x00", ",")
+    if not s:
+        return _BLANK
+    m = _TEXT_AMOUNT_RE.search(s)
+    if m is None:
+        return None
+    lead, lead2, whole, frac, close, trail = m.group("lead", "lead2", "int", "frac", "close",
+                                                     "trail")
+    whole = whole.replace(",", "")
+    frac = frac or ""
+    signs = (lead == "-") + (lead2 == "-") + (trail == "-")
+    if (not (whole or frac) or (lead == "(") != (close == ")") or signs > 1
+            or (lead == "(" and signs) or len(frac) > 2 or len(whole) > _MAX_WHOLE_DIGITS):
+        return None
+    cents = int(whole or "0") * 100 + int(frac.ljust(2, "0"))
+    return -cents if lead in ("-", "(") or lead2 == "-" or trail == "-" else cents
 
 
 def to_cents(values: pd.Series, decimal_comma: bool = False) -> tuple[pd.Series, pd.Series]:
     """Parse a column of cell values (numbers, text, blanks) into (cents Int64, unreadable bool)."""
-    kinds = values.map(type)
-    is_num = kinds.isin((int, float, np.float64, np.int64)) & values.notna()
-    is_text = kinds.eq(str)
-    result = pd.Series(pd.NA, index=values.index, dtype="Int64")
-    bad = pd.Series(False, index=values.index)
-    if is_num.any():
-        cents, nonfinite = _numbers_to_cents(values[is_num].astype("float64").to_numpy())
-        result[is_num] = cents
-        bad[is_num] = nonfinite
-        result[is_num & bad] = pd.NA
+    return cells_to_cents(Cells.of(values), values.index, decimal_comma)
+
+
+def cells_to_cents(cells: Cells, index: pd.Index,
+                   decimal_comma: bool = False) -> tuple[pd.Series, pd.Series]:
+    """`to_cents` of cells split by type (text parsed once per distinct string)."""
+    n = len(cells)
+    cents = np.zeros(n, dtype=np.int64)
+    missing = np.ones(n, dtype=bool)
+    bad = np.zeros(n, dtype=bool)
+    is_text = cells.is_str
     if is_text.any():
-        cents, text_bad = text_to_cents(values[is_text], decimal_comma)
-        result[is_text] = cents
-        bad[is_text] = text_bad
-    other = ~(is_num | is_text | values.isna())
-    if other.any():
+        codes, strings = cells.used()
+        text_cents, text_missing, text_bad = _amounts(strings, decimal_comma)
+        cents[is_text] = text_cents[codes]
+        missing[is_text] = text_missing[codes]
+        bad[is_text] = text_bad[codes]
+    rest = ~is_text
+    if rest.any():
+        values, types, na = cells.rest()
+        known = ~na
+        is_num = of_type(types, int, float, np.float64, np.int64) & known
+        rest_cents = np.zeros(len(values), dtype=np.int64)
+        rest_missing = np.ones(len(values), dtype=bool)
+        rest_bad = np.zeros(len(values), dtype=bool)
+        if is_num.any():
+            num_cents, nonfinite = _numbers_to_cents(values[is_num].astype(np.float64))
+            rest_cents[is_num] = np.where(nonfinite, 0, num_cents)
+            rest_missing[is_num] = nonfinite
+            rest_bad[is_num] = nonfinite
         # booleans, dates and other typed cells are not amounts
-        bad[other] = True
-    return result, bad
+        rest_bad[known & ~is_num] = True
+        cents[rest], missing[rest], bad[rest] = rest_cents, rest_missing, rest_bad
+    result = pd.Series(pd.arrays.IntegerArray(cents, missing), index=index)
+    return result, pd.Series(bad, index=index)
 
 
 def parse_money_text(text: str, decimal_comma: bool = False) -> int | None:
@@ -121,5 +161,6 @@ def format_cents(cents: int | None) -> str:
     return f"{sign}${whole:,}.{part:02d}"
 
 
-__all__ = ["to_cents", "text_to_cents", "parse_money_text", "decimal_to_cents", "format_cents"]
+__all__ = ["cells_to_cents", "decimal_to_cents", "format_cents", "parse_money_text", "text_to_cents",
+           "to_cents"]
 _ = _dt  # dates are rejected as amounts through the `other` branch

@@ -2,8 +2,8 @@
 
 python-calamine reads cell values 10–20× faster than openpyxl, but it cannot say whether an empty
 cell is a formula Excel never calculated. That matters: a never-calculated total is not zero. So
-the sheet's XML is scanned once with a byte regex for formula cells without a cached value — cheap,
-and only when the sheet has formulas at all.
+the sheet's XML is streamed once and searched for `<f` tags; only at those is a byte regex tried
+for formula cells without a cached value — cheap, and nothing more when the sheet has no formula.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ _SHEET = re.compile(rb"<sheet\b[^>]*>")
 _FORMULA_CELL = re.compile(
     rb'<c\b([^>]*?)\br="([A-Z]+)(\d+)"([^>]*)>\s*(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)\s*'
     rb'(?:<v\s*/>|<v>([^<]*)</v>)?\s*(?:<is>.*?</is>\s*)?</c>', re.DOTALL)
+_FORMULA_TAG = re.compile(rb"<f\b")
+_CHUNK = 1 << 20
 _STR_RESULT = re.compile(rb'\bt="str"')
 # Written by a library that never calculated the workbook: Excel is told to recalculate on load,
 # and the stored results are placeholders (0) rather than values.
@@ -103,17 +105,43 @@ class Workbook:
         part = self._sheet_parts().get(sheet)
         if not part:
             return set()
+        found: set[tuple[int, int]] = set()
+        placeholder: list[set[bytes]] = []
         try:
-            with zipfile.ZipFile(self.path) as zf:
-                xml = zf.read(part)
+            # streamed: most sheets hold no formula, and a whole sheet's XML can be hundreds of MB
+            with zipfile.ZipFile(self.path) as zf, zf.open(part) as xml:
+                rest = b""
+                while chunk := xml.read(_CHUNK):
+                    data = rest + chunk
+                    # whole cells only (they do not nest); the rest waits for the next chunk
+                    last = data.rfind(b"</c>")
+                    cut = last + 4 if last >= 0 else 0
+                    self._formula_cells(data, cut, found, placeholder)
+                    rest = data[cut:]
+                self._formula_cells(rest, len(rest), found, placeholder)
         except (KeyError, zipfile.BadZipFile, OSError):
             return set()
-        if b"<f" not in xml:
-            return set()
-        placeholder = {b"", b"0"} if self._never_calculated() else {b""}
-        # t="str" with an empty value is a formula Excel calculated to "" (=IF(A2="","",...))
-        return {(int(r) - 1, _col_index(c)) for before, c, r, after, v in _FORMULA_CELL.findall(xml)
-                if v.strip() in placeholder and not _STR_RESULT.search(before + after)}
+        return found
+
+    def _formula_cells(self, xml: bytes, end: int, found: set[tuple[int, int]],
+                       placeholder: list[set[bytes]]) -> None:
+        """Add the uncalculated formula cells of xml[:end] (whole cells) to `found`."""
+        at = xml.find(b"<f", 0, end)
+        while at >= 0:
+            tag, at = at, xml.find(b"<f", at + 2, end)
+            if _FORMULA_TAG.match(xml, tag) is None:  # <fill>, <formula>, …
+                continue
+            # only cells holding an <f> can match: try the pattern at the tag just before it
+            # (attribute values hold no `<`), not at every cell of the sheet
+            m = _FORMULA_CELL.match(xml, xml.rfind(b"<", 0, tag), end)
+            if m is None:
+                continue
+            if not placeholder:
+                placeholder.append({b"", b"0"} if self._never_calculated() else {b""})
+            before, c, r, after, v = m.groups(b"")
+            # t="str" with an empty value is a formula Excel calculated to "" (=IF(A2="","",...))
+            if v.strip() in placeholder[0] and not _STR_RESULT.search(before + after):
+                found.add((int(r) - 1, _col_index(c)))
 
     def _never_calculated(self) -> bool:
         try:

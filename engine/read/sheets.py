@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import pandas as pd
 
-from engine.dates import to_dates
+from engine.dates import cells_to_dates
 from engine.errors import InputError
-from engine.ids import cell_text, normalize_key, normalize_name
-from engine.money import to_cents
+from engine.ids import Cells, cells_text, cells_text_and_key, type_codes
+from engine.money import cells_to_cents
 from engine.read.grid import Grid
 from engine.settings import Settings
 from engine.tables import SHEETS, Field, columns_of
@@ -27,13 +28,17 @@ HEADER_SCAN_ROWS = 30
 _TOTAL_LABEL = re.compile(r"^\s*(grand\s*|sub\s*)?totals?\s*:?\s*$", re.IGNORECASE)
 
 
+_SPACES = re.compile(r"\s+")
+_NOT_ALNUM = re.compile(r"[^0-9a-z]")
+
+
 def _loose(text: str) -> str:
-    return re.sub(r"\s+", " ", text.strip().lower())
+    return _SPACES.sub(" ", text.strip().lower())
 
 
 def _strict(text: str) -> str:
     t = text.lower().replace("#", "no").replace("number", "no")
-    return re.sub(r"[^0-9a-z]", "", t)
+    return _NOT_ALNUM.sub("", t)
 
 
 @dataclass(frozen=True)
@@ -57,38 +62,51 @@ def _names_for(field: Field, sheet: str, settings: Settings) -> tuple[list[str],
     return ([mapped] if mapped else []), names
 
 
-def _match_columns(header: list, sheet: str, settings: Settings) -> dict[str, int]:
+def _targets(sheet: str, settings: Settings) -> list[tuple[Field, list[str], list[str], list[str]]]:
+    """Per field, the folded names each matching stage looks for: mapped, loose, strict."""
+    out = []
+    for f in SHEETS[sheet]:
+        mapped, names = _names_for(f, sheet, settings)
+        out.append((f, [_loose(n) for n in mapped], [_loose(n) for n in names],
+                    [_strict(n) for n in names]))
+    return out
+
+
+def _match_columns(header: list, sheet: str, settings: Settings,
+                   targets: list | None = None) -> dict[str, int]:
     texts = [str(h) if h not in (None, "") else "" for h in header]
     loose = [_loose(t) for t in texts]
     strict = [_strict(t) for t in texts]
     taken: set[int] = set()
     found: dict[str, int] = {}
-    fields = SHEETS[sheet]
+    targets = targets if targets is not None else _targets(sheet, settings)
     # explicit mappings first, then exact (loose) names, then punctuation-insensitive names
-    for stage in ("mapped", "loose", "strict"):
-        for f in fields:
+    for stage in (1, 2, 3):
+        where: dict[str, list[int]] = {}
+        for i, k in enumerate(strict if stage == 3 else loose):
+            if k:
+                where.setdefault(k, []).append(i)
+        for f, *folded in targets:
             if f.name in found:
                 continue
-            mapped, names = _names_for(f, sheet, settings)
-            candidates = mapped if stage == "mapped" else names
-            keyed = strict if stage == "strict" else loose
-            fold = _strict if stage == "strict" else _loose
-            for name in candidates:
-                target = fold(name)
-                hits = [i for i, k in enumerate(keyed) if k == target and i not in taken and k]
-                if hits:
-                    found[f.name] = hits[0]
-                    taken.add(hits[0])
+            for target in folded[stage - 1]:
+                if target not in where:
+                    continue
+                hit = next((i for i in where[target] if i not in taken), None)
+                if hit is not None:
+                    found[f.name] = hit
+                    taken.add(hit)
                     break
     return found
 
 
 def _find_header(grid: Grid, sheet: str, settings: Settings) -> tuple[int, dict[str, int]]:
     best_row, best, best_score = -1, {}, 0
+    targets = _targets(sheet, settings)
     for r, row in enumerate(grid.rows[:HEADER_SCAN_ROWS]):
         if not any(isinstance(v, str) and v.strip() for v in row):
             continue
-        cols = _match_columns(row, sheet, settings)
+        cols = _match_columns(row, sheet, settings, targets)
         required = sum(1 for f in SHEETS[sheet] if f.required and f.name in cols)
         score = required * 100 + len(cols)
         if score > best_score:
@@ -96,11 +114,46 @@ def _find_header(grid: Grid, sheet: str, settings: Settings) -> tuple[int, dict[
     return best_row, best
 
 
-def _empty_cells(col: pd.Series) -> pd.Series:
-    # grid cells are str, numbers, dates, bools or None: only text can be blank without being NA
-    blank = np.fromiter((isinstance(v, str) and not v.strip() for v in col.to_numpy()),
-                        dtype=bool, count=len(col))
-    return col.isna() | pd.Series(blank, index=col.index)
+def _text(values, index: pd.Index) -> pd.Series:
+    """A `str` column from str/None values (None → NA)."""
+    return pd.Series(values, index=index, dtype="str", copy=False)
+
+
+def _matrix(body: list[list]) -> np.ndarray:
+    """The rows as a 2-D object array; short rows are padded with None."""
+    if not body:
+        return np.empty((0, 0), dtype=object)
+    widths = set(map(len, body))
+    if len(widths) == 1:
+        width = widths.pop()
+        cells = np.fromiter(chain.from_iterable(body), dtype=object, count=len(body) * width)
+        return cells.reshape(len(body), width)
+    return pd.DataFrame(body, dtype="object").to_numpy()
+
+
+def _types(matrix: np.ndarray) -> tuple[np.ndarray, list[type]]:
+    """The exact type of each cell (`type_codes`), looked up in memory order: the order calamine
+    made the cells in, much faster than column by column."""
+    order = "F" if matrix.flags.f_contiguous and not matrix.flags.c_contiguous else "C"
+    codes, kinds = type_codes(matrix.ravel(order=order))
+    return codes.reshape(matrix.shape, order=order), kinds
+
+
+def _totals(values: np.ndarray) -> np.ndarray:
+    """Cells of an unmapped column that read "Total" (only a text cell can)."""
+    match = _TOTAL_LABEL.match
+    try:
+        labels = {v for v in set(values.tolist())
+                  if isinstance(v, str) and "total" in v.lower() and match(v) is not None}
+    except TypeError:  # an unhashable cell: test each
+        labels = None
+    if labels == set():
+        return np.zeros(len(values), dtype=bool)
+    if labels is None:
+        return np.fromiter((isinstance(v, str) and match(v) is not None for v in values),
+                           dtype=bool, count=len(values))
+    return np.fromiter((isinstance(v, str) and v in labels for v in values), dtype=bool,
+                       count=len(values))
 
 
 def _invalid(sheet: str, rows: pd.Series, column: str, message: pd.Series | str,
@@ -138,97 +191,108 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
                          + hint, file=file, sheet=grid.name)
     header = grid.rows[header_r]
     body = grid.rows[header_r + 1:]
-    width = max((len(r) for r in body), default=0)
-    excel_rows = np.arange(header_r + 2, header_r + 2 + len(body))
-    frame = pd.DataFrame(body, dtype="object") if body else pd.DataFrame()
-    for i in range(frame.shape[1], max(width, max(cols.values(), default=-1) + 1)):
-        frame[i] = None
-    frame.index = excel_rows
-    # uncalculated formulas in mapped cells: an input problem of their own
-    uncached = pd.DataFrame(sorted(grid.uncached), columns=["r", "c"]) if grid.uncached else None
-
-    if len(frame):
-        blank = pd.Series(True, index=frame.index)
-        for i in cols.values():
-            blank &= _empty_cells(frame[i])
-        is_total = pd.Series(False, index=frame.index)
-        match = _TOTAL_LABEL.match
-        for i in frame.columns:
-            # only a text cell can read "Total" (numbers, dates and blanks never match)
-            hit = np.fromiter((isinstance(v, str) and match(v) is not None
-                               for v in frame[i].to_numpy()), dtype=bool, count=len(frame))
-            is_total |= hit
-        frame = frame[~blank & ~is_total]
-    out = pd.DataFrame(index=frame.index)
+    n = len(body)
+    matrix = _matrix(body)
+    width = matrix.shape[1]
+    types, kinds = _types(matrix)
+    cells = {i: Cells(matrix[:, i], (types[:, i], kinds)) if i < width
+             else Cells(np.full(n, None, dtype=object)) for i in cols.values()}
+    kept = np.arange(n)
+    if n:
+        blank = np.ones(n, dtype=bool)
+        for c in cells.values():
+            blank &= c.blank()
+        is_total = np.zeros(n, dtype=bool)
+        for i in range(width):
+            is_total |= (cells[i].text_matches(_TOTAL_LABEL.match, "total") if i in cells
+                         else _totals(matrix[:, i]))
+        kept = np.flatnonzero(~blank & ~is_total)
+    index = pd.Index(np.arange(header_r + 2, header_r + 2 + n)[kept])
+    m = len(index)
+    out = pd.DataFrame(index=index)
     out["sheet"] = grid.name
-    out["row"] = frame.index.astype("int64")
-    out["source"] = f"{grid.name} row " + out["row"].astype(str)
+    out["row"] = index.astype("int64")
+    prefix = f"{grid.name} row "
+    out["source"] = _text([prefix + r for r in map(str, index.tolist())], index)
+    row = out["row"]
     invalid: list[pd.DataFrame] = []
-    drop = pd.Series(False, index=frame.index)
-    uncached_rows: dict[str, set[int]] = {}
-    if uncached is not None:
+    drop = np.zeros(m, dtype=bool)
+    uncached_rows: dict[str, list[int]] = {}
+    if grid.uncached:
+        present = set(index.tolist())
         for f in fields:
             if f.name in cols:
-                hit = uncached[uncached["c"] == cols[f.name]]["r"] + 1
-                uncached_rows[f.name] = set(hit.tolist()) & set(frame.index.tolist())
+                hit = {r + 1 for r, c in grid.uncached if c == cols[f.name]}
+                uncached_rows[f.name] = list(hit & present)
 
     for f in fields:
         header_text = str(header[cols[f.name]]).strip() if f.name in cols else f.header
-        raw = frame[cols[f.name]] if f.name in cols else pd.Series(None, index=frame.index,
-                                                                    dtype="object")
+        raw = (cells[cols[f.name]].take(kept) if f.name in cols
+               else Cells(np.full(m, None, dtype=object)))
         # a never-calculated formula's placeholder (xlsxwriter/openpyxl write 0 or nothing) is no value
-        stale = pd.Series(frame.index.isin(list(uncached_rows.get(f.name, ()))), index=frame.index)
-        raw = raw.where(~stale, None)
-        if f.kind in ("id", "name", "text"):
-            text = cell_text(raw) if len(raw) else pd.Series([], dtype="str")
-            out[f.name] = text
-            if f.kind == "id":
-                out[f"{f.name}_key"] = normalize_key(text)
-            elif f.kind == "name":
-                out[f"{f.name}_key"] = normalize_name(text)
-            bad = pd.Series(False, index=frame.index)
-            empty = text.isna()
+        stale = np.isin(index, uncached_rows.get(f.name, []))
+        if stale.any():
+            values = raw.values.copy()
+            values[stale] = None
+            raw = Cells(values)
+        bad = np.zeros(m, dtype=bool)
+        if f.kind in ("id", "name"):
+            text, key, missing = cells_text_and_key(raw, f.kind)
+            out[f.name] = _text(text, index)
+            out[f"{f.name}_key"] = _text(key, index)
+            what = "a value"
+        elif f.kind == "text":
+            text, missing = cells_text(raw)
+            out[f.name] = _text(text, index)
             what = "a value"
         elif f.kind == "money":
-            cents, bad = to_cents(raw, settings.decimal_comma)
-            out[f"{f.name}_cents"] = cents
-            empty = cents.isna() & ~bad
+            typed, bad_s = cells_to_cents(raw, index, settings.decimal_comma)
+            out[f"{f.name}_cents"] = typed
+            bad = bad_s.to_numpy()
             what = "an amount such as 1,234.50"
         elif f.kind == "date":
-            dates, bad = to_dates(raw, settings.date_order)
-            out[f.name] = dates
-            empty = dates.isna() & ~bad
+            typed, bad_s = cells_to_dates(raw, index, settings.date_order)
+            out[f.name] = typed
+            bad = bad_s.to_numpy()
             what = "a date such as 03/15/2026"
         else:
-            text = cell_text(raw)
-            nums = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
-            bad = nums.isna() & text.notna()
+            text, missing = cells_text(raw)
+            plain = [t.replace(",", "") if t is not None else None for t in text.tolist()]
+            nums = pd.to_numeric(_text(plain, index), errors="coerce")
+            bad_s = nums.isna() & pd.Series(~missing, index=index)
             if f.kind == "int":
                 whole = nums.isna() | (nums == np.floor(nums))
-                bad = bad | ~whole
+                bad_s = bad_s | ~whole
                 nums = nums.where(whole)
                 out[f.name] = nums.astype("Float64").astype("Int64")
             else:
                 out[f.name] = nums.astype("float64")
-            empty = text.isna()
+            bad = bad_s.to_numpy(dtype=bool)
             what = "a number"
+        if not f.required:
+            empty = np.zeros(m, dtype=bool)  # only a required value can be missing
+        elif f.kind in ("money", "date"):
+            empty = typed.isna().to_numpy() & ~bad
+        else:
+            empty = missing
         if stale.any():
-            invalid.append(_invalid(sheet, out["row"][stale], header_text,
+            invalid.append(_invalid(sheet, row[stale], header_text,
                                     "a formula that was never calculated has no value "
                                     "(open the workbook in Excel and save it)",
                                     "high" if f.required else "low", grid.name))
             bad = bad & ~stale
             empty = empty & ~stale
         if bad.any():
-            shown = raw[bad].map(lambda v: str(v)[:40]) if f.kind in ("money", "date", "int",
-                                                                      "number") else None
+            values = pd.Series(raw.values, index=index, dtype="object")
+            shown = values[bad].map(lambda v: str(v)[:40]) if f.kind in ("money", "date", "int",
+                                                                         "number") else None
             message = (("'" + shown + f"' is not {what}") if shown is not None
                        else f"the value is not {what}")
-            invalid.append(_invalid(sheet, out["row"][bad], header_text, message,
+            invalid.append(_invalid(sheet, row[bad], header_text, message,
                                     "high" if f.required else "low", grid.name))
         if f.required:
             if empty.any():
-                invalid.append(_invalid(sheet, out["row"][empty], header_text,
+                invalid.append(_invalid(sheet, row[empty], header_text,
                                         f"the required value is missing (expected {what})", "high",
                                         grid.name))
             drop |= bad | empty | stale
