@@ -17,14 +17,23 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import math
 from dataclasses import dataclass, field, fields
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from engine.money import decimal_to_cents
-from engine.x12.tokenize import Delimiters, Tokens, paused_gc, split_composite, tokenize
+from engine.x12.tokenize import (
+    Delimiters,
+    Tokens,
+    paused_gc,
+    split_components,
+    split_composite,
+    tokenize,
+)
 
 try:  # the shared identifier keys, so 835 claims join the workbook's claims
     from engine.ids import normalize_key, normalize_name
@@ -89,31 +98,76 @@ class Remit:
     problems: pd.DataFrame = field(default_factory=lambda: _frame([], PROBLEM_COLUMNS))
 
 
-def _frame(rows: list[tuple], columns: tuple[str, ...]) -> pd.DataFrame:
-    """Rows to a typed table: Int64 indices and cents, datetime64 dates, str text."""
+_STR = pd.api.types.pandas_dtype("str")
+
+
+def _frame(rows: list, columns: tuple[str, ...], reader_rows: bool = False) -> pd.DataFrame:
+    """Rows to a typed table: Int64 indices and cents, datetime64 dates, str text.
+
+    `reader_rows` are `_Reader` records: their blank `source` is written here from `file` and
+    `segment` (the file alone for a record with no segment), and their *_key columns are left
+    empty for `add_keys` to fill.
+    """
     n = len(rows)
-    # one object array per column straight from the rows: building an object DataFrame first
-    # and converting its columns costs ~0.1 s per file in pandas overhead alone
-    cols = list(zip(*rows)) if rows else [()] * len(columns)
+    # all cells in one object array, read row by row, then one array of its own per column
+    # (a view would keep the whole grid alive): the rows lie scattered in memory, and
+    # `zip(*rows)` visits each of them once per column
+    grid = np.fromiter(chain.from_iterable(rows), dtype=object, count=n * len(columns))
+    cols = [col.copy() for col in grid.reshape(n, len(columns)).T]
+    del grid
+    if reader_rows and n:
+        files = cols[columns.index("file")].tolist()
+        numbers = cols[columns.index("segment")].tolist()
+        # a file has far fewer segments than records: write each number out once
+        suffixes = [f" segment {i}" for i in range(
+            max([number for number in numbers if number is not None], default=0) + 1)]
+        cols[columns.index("source")][:] = [file if number is None else file + suffixes[number]
+                                           for file, number in zip(files, numbers)]
     out = {}
-    for c, values in zip(columns, cols):
-        col = np.empty(n, dtype=object)
-        col[:] = values
+    for c, col in zip(columns, cols):
+        if reader_rows and c.endswith("_key"):
+            continue
         if c in _INT_COLUMNS or c.endswith(_MONEY_SUFFIX):
-            missing = pd.isna(col)
-            data = np.zeros(n, dtype=np.int64)
-            data[~missing] = col[~missing].astype(np.int64)
+            try:
+                data, missing = col.astype(np.int64), np.zeros(n, dtype=bool)
+            except TypeError:  # blanks (None) among the numbers
+                missing = pd.isna(col)
+                data = np.zeros(n, dtype=np.int64)
+                data[~missing] = col[~missing].astype(np.int64)
             out[c] = pd.arrays.IntegerArray(data, missing)
         elif c in _DATE_COLUMNS:
-            out[c] = pd.to_datetime(col, format="%Y%m%d", errors="coerce").astype(
-                "datetime64[us]")
+            out[c] = _dates(col)
         elif c in _FLOAT_COLUMNS:
             out[c] = pd.to_numeric(pd.Series(col), errors="coerce").astype("float64").to_numpy()
         elif c in _BOOL_COLUMNS:
             out[c] = col.astype("bool")
         else:
-            out[c] = pd.array(col, dtype="str")
-    return pd.DataFrame(out, index=pd.RangeIndex(n), columns=list(columns))
+            out[c] = _texts(col)
+    # the arrays are new and ours alone: no need for the copy pandas makes by default
+    return pd.DataFrame(out, index=pd.RangeIndex(n), columns=list(columns), copy=False)
+
+
+def _texts(col: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Text cells (str or None) as a str array; `col` is overwritten.
+
+    `pd.array` converts each blank on its own at a cost many times that of a text, so a
+    column that looks mostly blank has its blanks marked in one vectorised pass instead (the
+    result is the same either way).
+    """
+    if len(col) and np.equal(col[:64], None).mean() > 0.25:
+        col[np.equal(col, None)] = np.nan
+        try:
+            return pd.arrays.StringArray(col, dtype=_STR)
+        except (TypeError, ValueError):  # not all text, or a pandas without this signature
+            pass
+    return pd.array(col, dtype=_STR)
+
+
+def _dates(col: np.ndarray) -> np.ndarray:
+    """CCYYMMDD texts (or None) to datetime64[us], each distinct date parsed once."""
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    days = pd.to_datetime(uniques, format="%Y%m%d", errors="coerce").astype("datetime64[us]")
+    return np.append(days.to_numpy(), np.datetime64("NaT", "us"))[codes]  # code -1: no date
 
 
 @functools.lru_cache(maxsize=1 << 16)  # amounts repeat (fees, copays): parse each text once
@@ -129,12 +183,13 @@ def cents(token: str) -> int | None:
     return decimal_to_cents(token) if token.strip() and "_" not in token else None
 
 
+@functools.lru_cache(maxsize=1 << 12)  # units and quantities repeat
 def _number(token: str) -> float | None:
     try:
         value = float(token)
     except ValueError:
         return None
-    return value if value == value and abs(value) != float("inf") else None
+    return value if math.isfinite(value) else None
 
 
 @functools.lru_cache(maxsize=1 << 12)  # a file holds a few hundred distinct dates
@@ -149,7 +204,11 @@ def _valid_date(token: str) -> bool:
 
 
 def _el(seg: list[str], i: int) -> str:
-    return seg[i].strip() if i < len(seg) else ""
+    """Element i, already stripped by the tokenizer; blank when the segment is shorter."""
+    return seg[i] if i < len(seg) else ""
+
+
+_BLANKS = [""] * 10  # pads a segment so its first elements can be unpacked at once
 
 
 def _version(text: str) -> str | None:
@@ -166,10 +225,26 @@ _ELEMENT_NAMES = {
     "SVC05": "the units", "AMT02": "the amount", "PLB": "the adjustment amount",
     "CAS": "the adjustment amount",
 }
+_CLAIM_DATES = {"232": 16, "233": 17, "050": 18}  # DTM01 → statement from, to, received
+_ENVELOPE = frozenset(("ISA", "GE", "IEA", "TA1"))
+
+
+@functools.lru_cache(maxsize=1 << 12)  # a payer bills a few hundred distinct procedures
+def _procedure(composite: str, component: str, element: str) -> tuple[str | None, ...]:
+    """SVC01 (`HC:99213:25`) → qualifier, code, modifiers joined by `:`, modifiers 1 to 4."""
+    parts = [p.strip() for p in split_components(composite, component, element)]
+    modifiers = [p for p in parts[2:6] if p]
+    mods = modifiers + [None] * (4 - len(modifiers))
+    code = parts[1] if len(parts) > 1 and parts[1] else None
+    return (parts[0] or None, code, ":".join(modifiers) or None, *mods)
 
 
 class _Reader:
-    """One pass over a file's segments; appends rows to the per-table lists."""
+    """One pass over a file's segments; appends rows to the per-table lists.
+
+    Rows leave `source` blank: `_frame` writes the whole column at once from `file` and
+    `segment`, which costs a fraction of formatting it per record.
+    """
 
     def __init__(self, name: str):
         self.transactions: list[list] = []
@@ -192,34 +267,30 @@ class _Reader:
         self._foreign = False  # inside an ST that is not an 835
 
     # -- helpers -------------------------------------------------------------------------------
-    def src(self, number: int) -> str:
-        return f"{self.name} segment {number}"
-
     def problem(self, number: int | None, seg_id: str, message: str, severity: str = "low"):
         claim = self.claim[5] if self.claim is not None else None
         trace = self.tx[11] if self.tx is not None else None
-        source = self.src(number) if number is not None else self.name
-        self.problems.append((self.name, number, source, seg_id, message, severity, claim, trace))
+        self.problems.append((self.name, number, None, seg_id, message, severity, claim, trace))
 
     def amount(self, seg: list[str], i: int, number: int, required: bool) -> tuple[int | None, bool]:
         """Cents of element i; (None, True) when blank and optional, (None, False) when bad."""
-        label = f"{seg[0]}{i:02d}"
-        token = _el(seg, i)
-        if not token:
-            if required:
-                self.problem(number, seg[0], f"{label} ({_ELEMENT_NAMES.get(label, 'an amount')}) "
-                                             "is missing; expected an amount such as 123.45")
-                return None, False
+        token = seg[i] if i < len(seg) else ""
+        if token:
+            value = cents(token)
+            if value is not None:
+                return value, True
+            what = "is not a number"
+        elif required:
+            what = "is missing"
+        else:
             return None, True
-        value = cents(token)
-        if value is None:
-            self.problem(number, seg[0], f"{label} ({_ELEMENT_NAMES.get(label, 'an amount')}) "
-                                         "is not a number; expected an amount such as 123.45")
-            return None, False
-        return value, True
+        label = f"{seg[0]}{i:02d}"
+        self.problem(number, seg[0], f"{label} ({_ELEMENT_NAMES.get(label, 'an amount')}) "
+                                     f"{what}; expected an amount such as 123.45")
+        return None, False
 
     def date(self, seg: list[str], i: int, number: int) -> str | None:
-        token = _el(seg, i)
+        token = seg[i] if i < len(seg) else ""
         if not token:
             return None
         if not _valid_date(token):
@@ -244,7 +315,7 @@ class _Reader:
         # transaction_index, file, segment, source, control, version, handling, paid_cents,
         # credit_debit, method, payment_date, trace, trace_key, payer_id, payer, payer_key,
         # payer_ref, payee, payee_npi, payee_id, moves_money, plb_total_cents, complete
-        self.tx = [len(self.transactions), self.name, number, self.src(number), _el(seg, 2),
+        self.tx = [len(self.transactions), self.name, number, None, _el(seg, 2),
                    version, None, None, None, None, None, None, None, None, None, None, None,
                    None, None, None, True, 0, True]
         self.transactions.append(self.tx)
@@ -287,9 +358,8 @@ class _Reader:
         self.line = None
         self.claim = None
         self.skip_claim = False
-        claim_id = _el(seg, 1)
-        status = _el(seg, 2)
-        charge, paid = cents(_el(seg, 3)), cents(_el(seg, 4))
+        claim_id, status, charge_text, paid_text = (seg + _BLANKS)[1:5]
+        charge, paid = cents(charge_text), cents(paid_text)
         if not claim_id or charge is None or paid is None:
             missing = [label for label, ok in (("CLP01 (the claim number)", claim_id),
                                                ("CLP03 (the claim charge)", charge is not None),
@@ -309,7 +379,7 @@ class _Reader:
         # charge_cents, paid_cents, patient_resp_cents, filing_indicator, payer_claim, patient,
         # patient_key, patient_id, statement_from, statement_to, received_date, service_date,
         # remark_codes, trace, trace_key, payer, payer_key, complete
-        self.claim = [len(self.claims), tx[0], self.name, number, self.src(number), claim_id,
+        self.claim = [len(self.claims), tx[0], self.name, number, None, claim_id,
                       None, status or "1", charge, paid, resp, _el(seg, 6) or None,
                       _el(seg, 7) or None, None, None, None, None, None, None, None, None,
                       tx[11], None, tx[14], None, True]
@@ -318,26 +388,29 @@ class _Reader:
                                         "(processed as primary)")
         self.claims.append(self.claim)
 
-    def nm1(self, seg: list[str], number: int) -> None:
-        if _el(seg, 1) == "QC" and self.claim[13] is None:
-            last, first = _el(seg, 3), _el(seg, 4)
-            self.claim[13] = f"{last}, {first}" if last and first else (last or first or None)
-            self.claim[15] = _el(seg, 9) or None
+    def nm1(self, seg: list[str], number: int, delims: Delimiters) -> None:
+        claim = self.claim
+        if len(seg) > 1 and seg[1] == "QC" and claim[13] is None:
+            seg = seg + _BLANKS
+            last, first = seg[3], seg[4]
+            claim[13] = f"{last}, {first}" if last and first else (last or first or None)
+            claim[15] = seg[9] or None
 
-    def dtm(self, seg: list[str], number: int) -> None:
-        qualifier = _el(seg, 1)
+    def dtm(self, seg: list[str], number: int, delims: Delimiters | None = None) -> None:
+        qualifier, token = (seg + _BLANKS)[1:3]
+        # a valid date is taken as is; `date` reports a bad one
         if self.line is not None:
             if qualifier in ("472", "150") and self.line[22] is None:
-                self.line[22] = self.date(seg, 2, number)
+                self.line[22] = token if _valid_date(token) else self.date(seg, 2, number)
             return
         if self.claim is not None:
-            slot = {"232": 16, "233": 17, "050": 18}.get(qualifier)
+            slot = _CLAIM_DATES.get(qualifier)
             if slot is not None:
-                self.claim[slot] = self.date(seg, 2, number)
+                self.claim[slot] = token if _valid_date(token) else self.date(seg, 2, number)
         elif self.tx is not None and qualifier == "405" and self.tx[10] is None:
             self.tx[10] = self.date(seg, 2, number)
 
-    def moa(self, seg: list[str], number: int) -> None:
+    def moa(self, seg: list[str], number: int, delims: Delimiters) -> None:
         indices = (3, 4, 5, 6, 7) if seg[0] == "MOA" else (5, 20, 21, 22, 23)
         codes = [_el(seg, i) for i in indices if _el(seg, i)]
         if codes:
@@ -346,48 +419,54 @@ class _Reader:
 
     def svc(self, seg: list[str], number: int, delims: Delimiters) -> None:
         claim = self.claim
-        parts = [p.strip() for p in split_composite(_el(seg, 1), delims)]
-        qualifier = parts[0] or None
-        code = parts[1] if len(parts) > 1 and parts[1] else None
-        modifiers = [p for p in parts[2:6] if p]
+        composite, charge_token, paid_token, revenue, units_token, original_token = (
+            seg + _BLANKS)[1:7]
+        qualifier, code, modifiers, mod1, mod2, mod3, mod4 = _procedure(
+            composite, delims.component, delims.element)
         if code is None:
             self.problem(number, "SVC", "SVC01 has no procedure code; expected a composite "
                                         "such as HC:99213 (the line is kept without a code)")
-        charge, ok2 = self.amount(seg, 2, number, required=True)
-        paid, ok3 = self.amount(seg, 3, number, required=True)
-        if not (ok2 and ok3):
+        # a readable amount is taken as is; `amount` reports a blank or bad one
+        charge = cents(charge_token) if charge_token else None
+        if charge is None:
+            self.amount(seg, 2, number, required=True)
+        paid = cents(paid_token) if paid_token else None
+        if paid is None:
+            self.amount(seg, 3, number, required=True)
+        if charge is None or paid is None:
             claim[25] = False
-        units_token = _el(seg, 5)
         units = _number(units_token) if units_token else 1.0
         if units is None:
             self.problem(number, "SVC", "SVC05 (the units) is not a number; read as 1")
             units = 1.0
         original = None
-        if _el(seg, 6):
-            orig_parts = split_composite(_el(seg, 6), delims)
+        if original_token:
+            orig_parts = split_composite(original_token, delims)
             original = orig_parts[1].strip() if len(orig_parts) > 1 else orig_parts[0].strip()
-        mods = modifiers + [None] * (4 - len(modifiers))
         # line_index, claim_index, transaction_index, file, segment, source, claim, claim_key,
         # qualifier, cpt, cpt_key, modifier, modifiers, modifier1..4, charge_cents, paid_cents,
         # revenue_code, units, original_cpt, service_date, line_control, allowed_cents,
         # remark_codes
-        self.line = [len(self.lines), claim[0], claim[1], self.name, number, self.src(number),
-                     claim[5], None, qualifier, code, None, mods[0],
-                     ":".join(modifiers) or None, mods[0], mods[1], mods[2], mods[3], charge, paid,
-                     _el(seg, 4) or None, units, original or None, None, None, None, None]
+        self.line = [len(self.lines), claim[0], claim[1], self.name, number, None,
+                     claim[5], None, qualifier, code, None, mod1, modifiers, mod1, mod2, mod3,
+                     mod4, charge, paid, revenue or None, units, original or None, None, None,
+                     None, None]
         self.lines.append(self.line)
 
-    def cas(self, seg: list[str], number: int) -> None:
+    def cas(self, seg: list[str], number: int, delims: Delimiters | None = None) -> None:
         claim, line = self.claim, self.line
-        group = _el(seg, 1)
+        n = len(seg)
+        group = seg[1] if n > 1 else ""
         if not group:
             self.problem(number, "CAS", "CAS01 (the group code) is missing; expected CO, PR, OA, "
                                         "PI or CR — this adjustment was left out")
             claim[25] = False
             return
-        for i in range(2, min(len(seg), 20), 3):
-            reason = _el(seg, i)
-            token = _el(seg, i + 1)
+        line_index, level = (line[0], "line") if line is not None else (None, "claim")
+        name, append = self.name, self.adjustments.append
+        for i in range(2, min(20, n), 3):
+            reason = seg[i]
+            token = seg[i + 1] if i + 1 < n else ""
             if not reason and not token:
                 continue
             value = cents(token) if token else None
@@ -396,13 +475,11 @@ class _Reader:
                                             "and an amount; this adjustment was left out")
                 claim[25] = False
                 continue
-            quantity = _number(_el(seg, i + 2)) if _el(seg, i + 2) else None
-            self.adjustments.append((
-                claim[0], line[0] if line is not None else None, claim[1], self.name, number,
-                self.src(number), "line" if line is not None else "claim", group, reason,
-                value, quantity))
+            quantity = _number(seg[i + 2]) if i + 2 < n and seg[i + 2] else None
+            append((claim[0], line_index, claim[1], name, number, None, level, group, reason,
+                    value, quantity))
 
-    def ref(self, seg: list[str], number: int) -> None:
+    def ref(self, seg: list[str], number: int, delims: Delimiters | None = None) -> None:
         qualifier = _el(seg, 1)
         if self.line is not None:
             if qualifier == "6R" and self.line[23] is None:
@@ -410,12 +487,15 @@ class _Reader:
         elif self.claim is None and self.n1 == "PR" and qualifier == "2U":
             self.tx[16] = _el(seg, 2) or None
 
-    def amt(self, seg: list[str], number: int) -> None:
-        if self.line is not None and _el(seg, 1) == "B6":
-            value, _ = self.amount(seg, 2, number, required=False)
+    def amt(self, seg: list[str], number: int, delims: Delimiters) -> None:
+        if self.line is not None and len(seg) > 1 and seg[1] == "B6":
+            token = seg[2] if len(seg) > 2 else ""
+            value = cents(token) if token else None
+            if token and value is None:
+                self.amount(seg, 2, number, required=False)  # reports it
             self.line[24] = value
 
-    def lq(self, seg: list[str], number: int) -> None:
+    def lq(self, seg: list[str], number: int, delims: Delimiters) -> None:
         if self.line is not None and _el(seg, 1) == "HE" and _el(seg, 2):
             existing = self.line[25]
             self.line[25] = f"{existing}:{_el(seg, 2)}" if existing else _el(seg, 2)
@@ -442,19 +522,29 @@ class _Reader:
                 tx[22] = False
                 continue
             tx[21] += value
-            self.plb.append((tx[0], self.name, number, self.src(number), provider, fiscal, reason,
+            self.plb.append((tx[0], self.name, number, None, provider, fiscal, reason,
                              reference, value, tx[11], None, tx[14]))
 
     # -- driver --------------------------------------------------------------------------------
     def run(self, tokens: Tokens) -> None:
+        """Read `tokenize(data, strip_elements=True)` (the handlers expect stripped elements)."""
         for number, message in tokens.problems:
             severity = "high" if not tokens.segments else "low"
             self.problem(number, "", message, severity)
         saw_st = False
+        # the segments of a claim, found with one look-up rather than a chain of tests (a local:
+        # bound methods kept on self would tie it into a cycle only the collector can free)
+        in_claim = {"CAS": self.cas, "SVC": self.svc, "NM1": self.nm1, "DTM": self.dtm,
+                    "REF": self.ref, "AMT": self.amt, "LQ": self.lq, "MOA": self.moa,
+                    "MIA": self.moa}
         for seg, number, delims in zip(tokens.segments, tokens.numbers, tokens.delimiters):
             sid = seg[0]
             try:
-                if sid == "ST":
+                # a claim is open only inside a transaction and after a readable CLP
+                handler = in_claim.get(sid) if self.claim is not None else None
+                if handler is not None:
+                    handler(seg, number, delims)
+                elif sid == "ST":
                     if _el(seg, 1) not in ("835", ""):
                         self.problem(number, "ST", "this transaction is not an 835 remittance "
                                                    "(ST01); it was skipped", "low")
@@ -467,7 +557,7 @@ class _Reader:
                     self.st(seg, number)
                 elif sid == "GS":
                     self.gs_version = _version(_el(seg, 8))
-                elif sid in ("ISA", "GE", "IEA", "TA1"):
+                elif sid in _ENVELOPE:
                     if self.tx is not None:
                         self.close_tx(number, truncated=True)
                 elif self.tx is None:
@@ -486,37 +576,20 @@ class _Reader:
                     self.claim = None
                     self.line = None
                     self.skip_claim = False
-                elif self.skip_claim:
+                elif self.skip_claim or self.claim is not None:
                     continue
-                elif self.claim is None:
-                    if sid == "BPR":
-                        self.bpr(seg, number)
-                    elif sid == "TRN":
-                        self.trn(seg, number)
-                    elif sid == "N1":
-                        self.n1_(seg, number)
-                    elif sid in ("REF", "DTM"):
-                        (self.ref if sid == "REF" else self.dtm)(seg, number)
-                    elif sid in ("SVC", "CAS"):
-                        self.problem(number, sid, f"{sid} segment without a CLP claim before "
-                                                  "it; it was skipped")
-                        self.tx[22] = False
-                elif sid == "CAS":
-                    self.cas(seg, number)
-                elif sid == "SVC":
-                    self.svc(seg, number, delims)
-                elif sid == "NM1":
-                    self.nm1(seg, number)
-                elif sid == "DTM":
-                    self.dtm(seg, number)
-                elif sid == "REF":
-                    self.ref(seg, number)
-                elif sid == "AMT":
-                    self.amt(seg, number)
-                elif sid == "LQ":
-                    self.lq(seg, number)
-                elif sid in ("MOA", "MIA"):
-                    self.moa(seg, number)
+                elif sid == "BPR":
+                    self.bpr(seg, number)
+                elif sid == "TRN":
+                    self.trn(seg, number)
+                elif sid == "N1":
+                    self.n1_(seg, number)
+                elif sid in ("REF", "DTM"):
+                    (self.ref if sid == "REF" else self.dtm)(seg, number)
+                elif sid in ("SVC", "CAS"):
+                    self.problem(number, sid, f"{sid} segment without a CLP claim before "
+                                              "it; it was skipped")
+                    self.tx[22] = False
             except Exception:  # noqa: BLE001 - one odd segment must not lose the file
                 self.problem(number, sid[:3], f"{sid[:3]} segment could not be read; it was "
                                               "skipped", "high" if sid == "CLP" else "low")
@@ -528,12 +601,12 @@ class _Reader:
 
 
 def _finish(reader: _Reader) -> Remit:
-    tx = _frame([tuple(r) for r in reader.transactions], TRANSACTION_COLUMNS)
-    claims = _frame([tuple(r) for r in reader.claims], CLAIM_COLUMNS)
-    lines = _frame([tuple(r) for r in reader.lines], LINE_COLUMNS)
-    adjustments = _frame(reader.adjustments, ADJUSTMENT_COLUMNS)
-    plb = _frame(reader.plb, PLB_COLUMNS)
-    problems = _frame(reader.problems, PROBLEM_COLUMNS)
+    tx = _frame(reader.transactions, TRANSACTION_COLUMNS, reader_rows=True)
+    claims = _frame(reader.claims, CLAIM_COLUMNS, reader_rows=True)
+    lines = _frame(reader.lines, LINE_COLUMNS, reader_rows=True)
+    adjustments = _frame(reader.adjustments, ADJUSTMENT_COLUMNS, reader_rows=True)
+    plb = _frame(reader.plb, PLB_COLUMNS, reader_rows=True)
+    problems = _frame(reader.problems, PROBLEM_COLUMNS, reader_rows=True)
     add_keys(tx, claims, lines, plb)
     if len(claims):
         # service date of a claim: its statement date, else its first line's date
@@ -559,17 +632,15 @@ def _on_uniques(values: pd.Series, fn) -> pd.Series:
 def _keys_on_uniques(columns: list[pd.Series], fn) -> list[pd.Series]:
     """`_on_uniques` for several columns with one call of `fn` (its fixed cost dominates on
     the small tables of one file)."""
-    codes, uniques = pd.factorize(pd.concat([c.astype("object") for c in columns],
-                                            ignore_index=True), use_na_sentinel=True)
+    codes, uniques = pd.factorize(np.concatenate([c.to_numpy(dtype=object) for c in columns]),
+                                  use_na_sentinel=True)
     keys = fn(pd.Series(uniques, dtype="str")).astype("object").to_numpy()
+    keys = np.append(keys, None)  # code -1: no value, no key
     result, start = [], 0
     for values in columns:
         part = codes[start:start + len(values)]
         start += len(values)
-        out = np.full(len(values), None, dtype=object)
-        found = part >= 0
-        out[found] = keys[part[found]]
-        result.append(pd.Series(out, index=values.index, dtype="object").astype("str"))
+        result.append(pd.Series(pd.array(keys[part], dtype=_STR), index=values.index))
     return result
 
 
@@ -601,11 +672,14 @@ def read_835(source: str | Path | bytes, name: str | None = None) -> Remit:
             reader = _Reader(name)
             reader.problem(None, "", "the file could not be opened", "high")
             return _finish(reader)
+    # the collector stays off until the tables are built and the rows freed: none of them are
+    # in cycles, and walking millions of them again and again cost as much as reading them
     with paused_gc():
-        tokens = tokenize(data)
         reader = _Reader(name)
-        reader.run(tokens)
-    return _finish(reader)
+        reader.run(tokenize(data, strip_elements=True))
+        remit = _finish(reader)
+        del reader
+    return remit
 
 
 def read_835_files(files: list[tuple[Path, str]]) -> Remit:
@@ -615,17 +689,19 @@ def read_835_files(files: list[tuple[Path, str]]) -> Remit:
     """
     if not files:
         return Remit()
-    reader = _Reader(files[0][1])
-    for path, name in files:
-        reader.start_file(name)
-        try:
-            data = Path(path).read_bytes()
-        except OSError:
-            reader.problem(None, "", "the file could not be opened", "high")
-            continue
-        with paused_gc():
-            reader.run(tokenize(data))
-    return _finish(reader)
+    with paused_gc():  # for the whole batch, as in `read_835`
+        reader = _Reader(files[0][1])
+        for path, name in files:
+            reader.start_file(name)
+            try:
+                data = Path(path).read_bytes()
+            except OSError:
+                reader.problem(None, "", "the file could not be opened", "high")
+                continue
+            reader.run(tokenize(data, strip_elements=True))
+        remit = _finish(reader)
+        del reader
+    return remit
 
 
 def concat(remits: list[Remit]) -> Remit:

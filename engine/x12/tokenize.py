@@ -9,17 +9,21 @@ handled here so the reader only sees clean lists of element strings.
 
 The work is plain `str.split` with the garbage collector paused: a payer file is hundreds of
 thousands of small lists, and letting the cyclic collector walk them repeatedly costs more than the
-splitting itself. Nothing here raises on bad input: a file that is not X12 at all comes back with
-no segments and one problem.
+splitting itself. Whitespace is trimmed element by element only when a scan of the text finds
+some that could sit at the edge of one: most files have none after their header, and one scan costs
+far less than stripping every element. Nothing here raises on bad input: a file that is not X12 at
+all comes back with no segments and one problem.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
+from itertools import repeat
 
 _WHITESPACE = " \t\r\n\x0b\x0c"
 _DEFAULT_ELEMENT, _DEFAULT_COMPONENT, _DEFAULT_TERMINATOR = "*", ":", "~"
@@ -46,6 +50,7 @@ class Tokens:
     `numbers[i]` its 1-based position counted from the file's first segment, and
     `delimiters[i]` the separators in force for it (they can change per interchange).
     `problems` are (segment number or None, message) pairs about the file's syntax.
+    Elements keep their spaces (ISA pads its fields) unless `tokenize(strip_elements=True)`.
     """
 
     segments: list[list[str]] = field(default_factory=list)
@@ -159,27 +164,72 @@ def _next_isa(text: str, begin: int, terminator: str | None) -> tuple[int, Delim
     return -1, None
 
 
-def _split(chunk: str, delims: Delimiters, first_number: int, out: Tokens) -> int:
-    strip_chars = "".join(c for c in _WHITESPACE
-                          if c not in (delims.element, delims.component, delims.terminator))
+@functools.lru_cache(maxsize=64)
+def _strip_chars(delims: Delimiters) -> str:
+    """Whitespace trimmed around segments and segment IDs: all of it but the separators."""
+    return "".join(c for c in _WHITESPACE
+                   if c not in (delims.element, delims.component, delims.terminator))
+
+
+_ASCII_SPACES = "".join(c for c in map(chr, range(128)) if c.isspace())
+
+
+def _kept_spaces(delims: Delimiters) -> str:
+    """Whitespace that is never inside an element once the segment is trimmed and split."""
+    return _strip_chars(delims) + delims.terminator + delims.element
+
+
+@functools.lru_cache(maxsize=64)
+def _loose_pattern(delims: Delimiters) -> re.Pattern[str]:
+    """`_loose_whitespace` as a regular expression, for text with Unicode spaces."""
+    element = re.escape(delims.element)
+    return re.compile(rf"\s{element}|{element}\s|[^\S{re.escape(_kept_spaces(delims))}]")
+
+
+def _loose_whitespace(chunk: str, start: int, delims: Delimiters) -> bool:
+    """Could splitting leave whitespace at the edge of a segment ID or element after `start`?
+
+    Yes when whitespace touches an element separator, or when there is whitespace that trimming
+    a segment keeps (Unicode or control spaces, a whitespace component separator). It may say
+    yes more often than needed, never less. ASCII text is checked with substring searches,
+    which cost less than the split itself; a regular expression would cost several times more.
+    """
+    if not chunk.isascii():
+        return _loose_pattern(delims).search(chunk, start) is not None
     element = delims.element
-    segments, numbers, delimiters = out.segments, out.numbers, out.delimiters
-    number = first_number
-    for raw in chunk.split(delims.terminator):
-        raw = raw.strip(strip_chars)
-        if not raw:
-            continue
-        number += 1
-        parts = raw.split(element)
+    kept = _kept_spaces(delims)
+    for space in _ASCII_SPACES:
+        if space != element and space in chunk and (
+                space not in kept or chunk.find(element + space, start) >= 0
+                or chunk.find(space + element, start) >= 0):
+            return True
+    return False
+
+
+def _split(chunk: str, delims: Delimiters, first_number: int, out: Tokens,
+           strip_elements: bool) -> int:
+    strip_chars = _strip_chars(delims)
+    raws = chunk.split(delims.terminator)
+    # the first segment (an ISA pads its fields) is always trimmed one by one
+    loose = _loose_whitespace(chunk, len(raws[0]) + 1, delims)
+    raws = list(filter(None, map(str.strip, raws, repeat(strip_chars))))
+    segments = list(map(str.split, raws, repeat(delims.element)))
+    for parts in segments if loose else segments[:1]:
         parts[0] = parts[0].strip(strip_chars)
-        segments.append(parts)
-        numbers.append(number)
-        delimiters.append(delims)
-    return number
+        if strip_elements:
+            parts[1:] = [p.strip() for p in parts[1:]]
+    out.segments.extend(segments)
+    out.numbers.extend(range(first_number + 1, first_number + len(segments) + 1))
+    out.delimiters.extend([delims] * len(segments))
+    return first_number + len(segments)
 
 
-def tokenize(data: bytes | str) -> Tokens:
-    """Segments of an X12 file (bytes or text); never raises."""
+def tokenize(data: bytes | str, strip_elements: bool = False) -> Tokens:
+    """Segments of an X12 file (bytes or text); never raises.
+
+    `strip_elements` trims the whitespace around every element but the segment ID, as the
+    reader wants its values.
+    """
     out = Tokens()
     try:
         text = decode(data)
@@ -198,8 +248,8 @@ def tokenize(data: bytes | str) -> Tokens:
         if st is not None and (isa_at < 0 or st.start() < isa_at):
             isa_at, delims = st.start(), _st_delimiters(text, st.start())
         if delims is None:
-            out.problems.append((None, "this is not an X12 835 file: expected it to start "
-                                       "with an ISA or ST segment"))
+            out.problems.append((None, ("this is not an X12 835 file: expected it to start "
+                                        "with an ISA or ST segment")))
             return out
         out.problems.append((None, "text before the first segment was ignored"))
         begin = isa_at
@@ -209,7 +259,7 @@ def tokenize(data: bytes | str) -> Tokens:
         while delims is not None:
             nxt, nxt_delims = _next_isa(text, pos + 3, delims.terminator)
             end = nxt if nxt >= 0 else len(text)
-            number = _split(text[pos:end], delims, number, out)
+            number = _split(text[pos:end], delims, number, out, strip_elements)
             if nxt < 0:
                 break
             pos, delims = nxt, nxt_delims
@@ -218,10 +268,15 @@ def tokenize(data: bytes | str) -> Tokens:
 
 def split_composite(value: str, delims: Delimiters) -> list[str]:
     """Split a composite element, accepting `:` or `>` when the declared separator is absent."""
-    if delims.component in value:
-        return value.split(delims.component)
+    return split_components(value, delims.component, delims.element)
+
+
+def split_components(value: str, component: str, element: str) -> list[str]:
+    """`split_composite` given the two separators (plain strings make a cheap cache key)."""
+    if component in value:
+        return value.split(component)
     for alt in ALTERNATE_COMPONENTS:
-        if alt != delims.element and alt in value:
+        if alt != element and alt in value:
             return value.split(alt)
     return [value]
 
