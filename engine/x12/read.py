@@ -358,7 +358,8 @@ class _Reader:
         self.line = None
         self.claim = None
         self.skip_claim = False
-        claim_id, status, charge_text, paid_text = (seg + _BLANKS)[1:5]
+        claim_id, status, charge_text, paid_text, resp_text, filing, payer_claim = (
+            seg + _BLANKS)[1:8]
         charge, paid = cents(charge_text), cents(paid_text)
         if not claim_id or charge is None or paid is None:
             missing = [label for label, ok in (("CLP01 (the claim number)", claim_id),
@@ -373,15 +374,17 @@ class _Reader:
             self.skip_claim = True
             self.tx[22] = False
             return
-        resp, _ = self.amount(seg, 5, number, required=False)
+        resp = cents(resp_text) if resp_text else None
+        if resp_text and resp is None:
+            self.amount(seg, 5, number, required=False)  # reports it
         tx = self.tx
         # claim_index, transaction_index, file, segment, source, claim, claim_key, status,
         # charge_cents, paid_cents, patient_resp_cents, filing_indicator, payer_claim, patient,
         # patient_key, patient_id, statement_from, statement_to, received_date, service_date,
         # remark_codes, trace, trace_key, payer, payer_key, complete
         self.claim = [len(self.claims), tx[0], self.name, number, None, claim_id,
-                      None, status or "1", charge, paid, resp, _el(seg, 6) or None,
-                      _el(seg, 7) or None, None, None, None, None, None, None, None, None,
+                      None, status or "1", charge, paid, resp, filing or None,
+                      payer_claim or None, None, None, None, None, None, None, None, None,
                       tx[11], None, tx[14], None, True]
         if not status:
             self.problem(number, "CLP", "CLP02 (the claim status) is missing; read as 1 "

@@ -199,10 +199,23 @@ def _loose_whitespace(chunk: str, start: int, delims: Delimiters) -> bool:
     element = delims.element
     kept = _kept_spaces(delims)
     for space in _ASCII_SPACES:
-        if space != element and space in chunk and (
-                space not in kept or chunk.find(element + space, start) >= 0
-                or chunk.find(space + element, start) >= 0):
+        if space == element or space not in chunk:
+            continue
+        if space not in kept:
             return True
+        # the first few occurrences by their neighbours (the line breaks of a file that has
+        # them only after its header), then the rest by searching for the pairs
+        at = chunk.find(space, start)
+        for _ in range(16):
+            if at < 0:
+                break
+            if chunk[at - 1] == element or chunk[at + 1:at + 2] == element:
+                return True
+            at = chunk.find(space, at + 1)
+        else:
+            if (chunk.find(element + space, at - 1) >= 0
+                    or chunk.find(space + element, at) >= 0):
+                return True
     return False
 
 
