@@ -170,6 +170,9 @@ def _dates(col: np.ndarray) -> np.ndarray:
     return np.append(days.to_numpy(), np.datetime64("NaT", "us"))[codes]  # code -1: no date
 
 
+_MAX_CENTS = 2 ** 63
+
+
 @functools.lru_cache(maxsize=1 << 16)  # amounts repeat (fees, copays): parse each text once
 def cents(token: str) -> int | None:
     """An X12 decimal (`123.4`, `-12`, `.5`) in cents; None when it is not one."""
@@ -179,8 +182,11 @@ def cents(token: str) -> int | None:
     if (whole.isascii() and frac.isascii() and (whole.isdigit() or not whole)
             and (frac.isdigit() or not frac) and (whole or frac) and len(frac) <= 2):
         value = int(whole or "0") * 100 + int(frac.ljust(2, "0") if frac else "0")
-        return -value if neg else value
-    return decimal_to_cents(token) if token.strip() and "_" not in token else None
+        value = -value if neg else value
+    else:
+        value = decimal_to_cents(token) if token.strip() and "_" not in token else None
+    # beyond 64-bit cents (`1E20`, 20+ digits) is no amount: a problem row, not a crash
+    return value if value is None or abs(value) < _MAX_CENTS else None
 
 
 @functools.lru_cache(maxsize=1 << 12)  # units and quantities repeat

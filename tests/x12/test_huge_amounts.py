@@ -1,0 +1,13 @@
+"""An amount too large for 64-bit cents is a problem row, never a crash."""
+
+from engine.x12.read import read_835
+
+
+def test_amount_beyond_64_bit_cents_is_a_problem_not_a_crash():
+    text = ("ISA*00*          *00*          *ZZ*P*ZZ*R*260101*1200*^*00501*1*0*P*:~"
+            "GS*HP*P*R*20260101*1200*1*X*005010X221A1~ST*835*0001~BPR*I*1E20*C*ACH~"
+            "TRN*1*T1*1~N1*PR*ACME~CLP*C1*1*100*99999999999999999999999*0~SE*7*0001~"
+            "GE*1*1~IEA*1*1~")
+    remit = read_835(text.encode(), "big.835")
+    assert len(remit.problems) >= 2
+    assert remit.claims.empty
