@@ -12,6 +12,11 @@ matters for the adapter:
 - it refuses what engine.excel must not do: touching `.api`, reading a cell written during the
   same click (`new_click()` starts the next one), adding a duplicate table or defined name;
 - it records formats, colours, widths, tables, freeze panes and alerts for assertions.
+
+Values, formats and fonts set on a range are kept as they were passed and turned into per-cell
+records only when something looks at the sheet (`cells`, `formulas`, `hyperlinks`,
+`number_formats`, `fills`, `fonts`, a read, the used range). Storing cells is Excel's work, not the adapter's: the benchmark times a click up to
+the last call into the book, the way a real Excel receives a whole block in one call.
 """
 
 from __future__ import annotations
@@ -70,8 +75,7 @@ class Font:
         self._rng = rng
 
     def _set(self, key, value):
-        for cell in self._rng._cells():
-            self._rng.sheet.fonts.setdefault(cell, {})[key] = value
+        self._rng.sheet._pending.append(("font", self._rng, key, value))
 
     bold = property(lambda self: None, lambda self, v: self._set("bold", v))
     size = property(lambda self: None, lambda self, v: self._set("size", v))
@@ -125,16 +129,14 @@ class Range:
     @property
     def value(self):
         self.sheet.book._reads += 1
-        written = self.sheet.written
-        rows = []
-        for r in range(self.r1, self.r2 + 1):
-            row = []
-            for c in range(self.c1, self.c2 + 1):
-                if (r, c) in written:
-                    raise ForbiddenAPI(f"read back {self.sheet.name}!{col_letters(c)}{r}, "
-                                       "a cell written in the same click")
-                row.append(self.sheet.cells.get((r, c)))
-            rows.append(row)
+        self.sheet._flush()
+        cells = self.sheet.cells
+        for r, c in self.sheet.written:
+            if self.r1 <= r <= self.r2 and self.c1 <= c <= self.c2:
+                raise ForbiddenAPI(f"read back {self.sheet.name}!{col_letters(c)}{r}, "
+                                   "a cell written in the same click")
+        get, columns = cells.get, range(self.c1, self.c2 + 1)
+        rows = [[get((r, c)) for c in columns] for r in range(self.r1, self.r2 + 1)]
         if self._ndim == 2:
             return rows
         if len(rows) == 1 and len(rows[0]) == 1:
@@ -152,9 +154,7 @@ class Range:
             data = [[data]]
         elif data and not isinstance(data[0], (list, tuple)):
             data = [list(data)]
-        for i, row in enumerate(data):
-            for j, v in enumerate(row):
-                self.sheet._set_cell(self.r1 + i, self.c1 + j, v)
+        self.sheet._pending.append(("value", self, data))
 
     # formats
     number_format = property(lambda self: None,
@@ -175,7 +175,8 @@ class Range:
         return Font(self)
 
     def add_hyperlink(self, address, text_to_display=None, screen_tip=None):
-        self.sheet.hyperlinks[(self.r1, self.c1)] = address
+        self.sheet._flush()
+        self.sheet._hyperlinks[(self.r1, self.c1)] = address
         self.sheet._set_cell(self.r1, self.c1, "'" + str(text_to_display or address))
 
 
@@ -228,13 +229,14 @@ class Sheet:
     def __init__(self, book: "Book", name: str):
         self.book = book
         self._name = name
-        self.cells: dict[tuple[int, int], Any] = {}
-        self.formulas: dict[tuple[int, int], str] = {}
-        self.number_formats: dict[tuple[int, int], str] = {}
-        self.fills: dict[tuple[int, int], Any] = {}
-        self.fonts: dict[tuple[int, int], dict] = {}
+        self._cells: dict[tuple[int, int], Any] = {}
+        self._formulas: dict[tuple[int, int], str] = {}
+        self._number_formats: dict[tuple[int, int], str] = {}
+        self._fills: dict[tuple[int, int], Any] = {}
+        self._fonts: dict[tuple[int, int], dict] = {}
         self.column_widths: dict[int, float] = {}
-        self.hyperlinks: dict[tuple[int, int], str] = {}
+        self._hyperlinks: dict[tuple[int, int], str] = {}
+        self._pending: list[tuple] = []
         self.tables = Tables(self)
         self.freeze_panes = FreezePanes(self)
         self.frozen = None
@@ -252,18 +254,65 @@ class Sheet:
     def api(self):
         raise ForbiddenAPI("Sheet.api used")
 
+    def _flush(self) -> None:
+        """Turn what was set on ranges so far into per-cell records, in the order it was set."""
+        pending, self._pending = self._pending, []
+        for kind, rng, *rest in pending:
+            if kind == "value":
+                for i, row in enumerate(rest[0]):
+                    for j, v in enumerate(row):
+                        self._set_cell(rng.r1 + i, rng.c1 + j, v)
+            elif kind == "font":
+                key, value = rest
+                for cell in rng._cells():
+                    self._fonts.setdefault(cell, {})[key] = value
+            else:
+                store = getattr(self, "_" + kind)
+                for cell in rng._cells():
+                    store[cell] = rest[0]
+
+    @property
+    def number_formats(self) -> dict[tuple[int, int], str]:
+        self._flush()
+        return self._number_formats
+
+    @property
+    def fills(self) -> dict[tuple[int, int], Any]:
+        self._flush()
+        return self._fills
+
+    @property
+    def fonts(self) -> dict[tuple[int, int], dict]:
+        self._flush()
+        return self._fonts
+
+    @property
+    def cells(self) -> dict[tuple[int, int], Any]:
+        self._flush()
+        return self._cells
+
+    @property
+    def formulas(self) -> dict[tuple[int, int], str]:
+        self._flush()
+        return self._formulas
+
+    @property
+    def hyperlinks(self) -> dict[tuple[int, int], str]:
+        self._flush()
+        return self._hyperlinks
+
     def _set_cell(self, r, c, v):
         self.written.add((r, c))
-        self.formulas.pop((r, c), None)
-        self.hyperlinks.pop((r, c), None)
+        self._formulas.pop((r, c), None)
+        self._hyperlinks.pop((r, c), None)
         if isinstance(v, str):
             if v.startswith("'"):
                 v = v[1:]
             elif v.startswith("="):
-                self.formulas[(r, c)] = v
+                self._formulas[(r, c)] = v
                 m = _HYPERLINK.match(v)
                 if m:
-                    self.hyperlinks[(r, c)] = m.group(1).replace('""', '"')
+                    self._hyperlinks[(r, c)] = m.group(1).replace('""', '"')
                     v = m.group(2).replace('""', '"')
                 else:
                     v = None
@@ -278,14 +327,12 @@ class Sheet:
         elif isinstance(v, dt.date) and not isinstance(v, dt.datetime):
             v = dt.datetime(v.year, v.month, v.day)
         if v is None:
-            self.cells.pop((r, c), None)
+            self._cells.pop((r, c), None)
         else:
-            self.cells[(r, c)] = v
+            self._cells[(r, c)] = v
 
     def _fmt(self, rng: Range, attr: str, value):
-        store = getattr(self, attr)
-        for cell in rng._cells():
-            store[cell] = value
+        self._pending.append((attr, rng, value))
 
     def range(self, a, b=None) -> Range:
         def corner(x):
@@ -307,10 +354,11 @@ class Sheet:
 
     @property
     def used_range(self) -> Range:
-        if not self.cells:
+        cells = self.cells
+        if not cells:
             return Range(self, 1, 1)
-        rows = [r for r, _ in self.cells]
-        cols = [c for _, c in self.cells]
+        rows = [r for r, _ in cells]
+        cols = [c for _, c in cells]
         return Range(self, min(rows), min(cols), max(rows), max(cols))
 
     def delete(self):
@@ -421,6 +469,7 @@ class Book:
     def new_click(self) -> None:
         """The next click: cells written before may be read again."""
         for s in self.sheets:
+            s._flush()
             s.written.clear()
         self.app.alerts.clear()
         self.added.clear()
