@@ -37,7 +37,10 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SEVERITY_COLOURS = {"high": "#c0392b", "medium": "#e67e22", "low": "#c9a227", "info": "#5d6d7e"}
 SEVERITY_TINTS = {"high": "#fdecea", "medium": "#fef3e6", "low": "#fcf8e3", "info": "#f2f4f6"}
 _SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
-TYPE_LABELS = {t: t.replace("_", " ").capitalize() for t in TYPES}
+_ACRONYMS = {"era": "ERA"}  # an 835 is an ERA (electronic remittance advice), not an era
+TYPE_LABELS = {t: " ".join(_ACRONYMS.get(w.lower(), w)
+                           for w in t.replace("_", " ").capitalize().split())
+               for t in TYPES}
 
 
 def _environment() -> jinja2.Environment:

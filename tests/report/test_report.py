@@ -234,3 +234,11 @@ def test_pdf_has_pages(demo, tmp_path):
     else:
         pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
     assert pages >= 2
+
+
+def test_type_labels_read_as_words_with_era_as_an_acronym():
+    from engine.report import TYPE_LABELS
+
+    assert TYPE_LABELS["ERA_WITHOUT_DEPOSIT"] == "ERA without deposit"
+    assert TYPE_LABELS["DEPOSIT_WITHOUT_ERA"] == "Deposit without ERA"
+    assert TYPE_LABELS["PLAN_MISSED_INSTALLMENT"] == "Plan missed installment"
