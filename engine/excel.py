@@ -451,15 +451,14 @@ def cell_values(kind: str, series: pd.Series) -> list:
             ts = ts.dt.tz_localize(None)
         if kind == "date":
             ts = ts.dt.normalize()
-        out: list = []
-        for v in ts.tolist():
-            if v is None or pd.isna(v):
-                out.append(None)
-            elif v < _EARLIEST_DATE:  # as the file writer: ISO text, not an ambiguous serial
-                out.append(_text(v.strftime("%Y-%m-%d" if kind == "date" else "%Y-%m-%d %H:%M")))
-            else:
-                out.append(v.to_pydatetime())
-        return out
+        missing = ts.isna().to_numpy()
+        early = ~missing & (ts < _EARLIEST_DATE).to_numpy()
+        out = np.array(ts.dt.to_pydatetime(), dtype=object)
+        out[missing] = None
+        if early.any():  # as the file writer: ISO text, not an ambiguous serial
+            text = ts[early].dt.strftime("%Y-%m-%d" if kind == "date" else "%Y-%m-%d %H:%M")
+            out[early] = [_text(t) for t in text]
+        return out.tolist()
     if kind in ("percent", "number"):
         floats = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
         return [v if np.isfinite(v) else None for v in floats.tolist()]
