@@ -15,6 +15,7 @@ import pandas as pd
 
 from engine.errors import InputError
 from engine.pipeline import Result, reconcile, sha256
+from engine.read.memory import release_free_memory
 from engine.read.workbook import read_workbook
 from engine.results import Report, build_report, export_frame, result_sheets
 from engine.write.export import export_findings
@@ -110,6 +111,7 @@ def reconcile_file(path: Path, *, remits: list[Path] | None, as_of: pd.Timestamp
         from engine.x12 import read_remits
         step("reading remittances")
         remit = read_remits(paths, path.parent)
+        release_free_memory()
         for f in remit_files(paths):
             files.append((f.name, "835 remittance", sha256(f)))
     step("reconciling")

@@ -176,6 +176,14 @@ def _invalid(sheet: str, rows: pd.Series, column: str, message: pd.Series | str,
     })
 
 
+def _share_equal(values: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Where a cell equals the same row's cell of `other`, hold that one object, not a copy;
+    which cells those are."""
+    same = values == other
+    values[same] = other[same]
+    return same
+
+
 def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRead:
     """Read one input sheet (canonical name `sheet`) from its grid."""
     fields = SHEETS[sheet]
@@ -218,6 +226,7 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
     invalid: list[pd.DataFrame] = []
     drop = np.zeros(m, dtype=bool)
     uncached_rows: dict[str, list[int]] = {}
+    first_id: tuple[np.ndarray, np.ndarray] | None = None
     if grid.uncached:
         present = set(index.tolist())
         for f in fields:
@@ -238,6 +247,16 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
         bad = np.zeros(m, dtype=bool)
         if f.kind in ("id", "name"):
             text, key, missing = cells_text_and_key(raw, f.kind)
+            if f.kind == "id" and len(raw.strings) > m // 2:
+                # identifiers that hardly repeat are a million strings at 1M rows: a claim
+                # that is the row's invoice number, or a key that is already its text, need
+                # no copy of their own (identifiers that repeat are one object per text anyway)
+                if first_id is None:
+                    first_id = text, key
+                else:
+                    same = _share_equal(text, first_id[0])
+                    key[same] = first_id[1][same]
+                _share_equal(key, text)
             out[f.name] = _text(text, index)
             out[f"{f.name}_key"] = _text(key, index)
             what = "a value"

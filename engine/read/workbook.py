@@ -17,6 +17,7 @@ from engine.errors import InputError
 from engine.findings import COLUMNS as FINDING_HEADERS
 from engine.ids import cell_text
 from engine.read.grid import Grid, Workbook
+from engine.read.memory import release_free_memory
 from engine.read.sheets import empty_table, read_sheet
 from engine.settings import Settings, parse_settings
 from engine.tables import SHEETS
@@ -135,3 +136,4 @@ def read_workbook(path: Path) -> Inputs:
         return read_book(book, path)
     finally:
         book.close()
+        release_free_memory()

@@ -262,3 +262,16 @@ def test_bad_setting_is_an_input_error_naming_file_sheet_and_row(make_workbook):
 def test_no_settings_sheet_means_defaults(make_workbook):
     inputs = read_workbook(make_workbook({"Invoices": [["Invoice", "Amount"]]}))
     assert inputs.settings.terms_days == 30 and inputs.settings.decimal_comma is False
+
+
+# --- memory -----------------------------------------------------------------------------------
+
+def test_an_identifier_equal_to_another_in_its_row_is_one_object(make_workbook):
+    inputs = read_workbook(make_workbook({
+        "Invoices": [["Invoice", "Amount", "Claim"], ["INV1001", 10, "INV1001"],
+                     ["INV-1002", 10, "CLM 7"]],
+    }))
+    first, second = inputs.tables["Invoices"].to_dict("records")
+    assert first["invoice"] is first["invoice_key"] is first["claim"] is first["claim_key"]
+    assert (second["invoice"], second["invoice_key"], second["claim"], second["claim_key"]) == (
+        "INV-1002", "INV1002", "CLM 7", "CLM7")
