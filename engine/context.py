@@ -34,6 +34,10 @@ Tables beyond the input sheets (engine.tables documents those):
     remitted claim matches no invoice). Empty dict when the run has no remittances.
 
 `deposit_matches` — see engine.match.deposits.
+
+`left_out` — by sheet, the rows the reader left out because a required cell could not be read
+    (each has an INVALID_ROW finding), with the columns of that sheet's table holding what could
+    be read; a sheet without such rows is absent.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class Context:
     plan_status: pd.DataFrame = field(default_factory=pd.DataFrame)
     remits: dict[str, pd.DataFrame] = field(default_factory=dict)  # engine.x12 tables
     deposit_matches: pd.DataFrame = field(default_factory=pd.DataFrame)  # engine.match.deposits
+    left_out: dict[str, pd.DataFrame] = field(default_factory=dict)  # unreadable input rows
 
     def table(self, name: str) -> pd.DataFrame:
         return self.tables.get(name, pd.DataFrame())

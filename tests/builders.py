@@ -56,7 +56,7 @@ def inputs_from_rows(sheets: dict[str, list[list]], settings=None):
         rows = sheets.get("Settings")
         settings = parse_settings([(r[0], r[1], i + 2) for i, r in enumerate(rows[1:])]) \
             if rows else Settings()
-    tables, invalid, names = {}, [], {}
+    tables, invalid, names, left_out = {}, [], {}, {}
     for sheet in SHEETS:
         if sheet == "Settings":
             continue
@@ -66,10 +66,13 @@ def inputs_from_rows(sheets: dict[str, list[list]], settings=None):
             names[sheet] = sheet
             if len(read.invalid):
                 invalid.append(read.invalid)
+            if len(read.left_out):
+                left_out[sheet] = read.left_out
         else:
             tables[sheet] = empty_table(sheet)
     return Inputs(Path("test.xlsx"), settings, tables,
-                  pd.concat(invalid, ignore_index=True) if invalid else pd.DataFrame(), names)
+                  pd.concat(invalid, ignore_index=True) if invalid else pd.DataFrame(), names,
+                  left_out=left_out)
 
 
 def reconcile_rows(sheets: dict[str, list[list]], as_of=AS_OF, settings=None):

@@ -10,7 +10,10 @@
    of the patient's open invoices adding up to the payment) and the date agree.
 
 Every application carries `method` and `confidence`; below `match_threshold` nothing is applied
-(the candidate is kept for the explanation). A payment is applied in full or not at all, so for
+(the candidate is kept for the explanation). A payment naming an invoice whose row could not be
+read (`unreadable`: the keys of invoice rows the reader left out) waits for that row to be
+corrected: stages 3 and 4 would otherwise put its money on a neighbouring invoice number of the
+same patient and amount, and that invoice would look paid. A payment is applied in full or not at all, so for
 every payment the applied amounts add up to exactly its amount or to zero. A recorded invoice
 that the evidence contradicts (another patient's invoice, or one the payment would overpay while
 another invoice of the payer's patient fits exactly) becomes a misapplication: the money is
@@ -337,8 +340,10 @@ def _misapplications(p: pd.DataFrame, inv: pd.DataFrame, applied: pd.DataFrame,
     return cand.loc[unique, ["payment_index", "recorded_invoice_key", "invoice_key"]]
 
 
-def match_payments(invoices: pd.DataFrame, payments: pd.DataFrame, settings: Settings) -> Matches:
-    """Apply every payment (not duplicates) to invoices; see the module docstring for the stages."""
+def match_payments(invoices: pd.DataFrame, payments: pd.DataFrame, settings: Settings,
+                   unreadable: frozenset[str] = frozenset()) -> Matches:
+    """Apply every payment (not duplicates) to invoices; see the module docstring for the stages.
+    `unreadable`: invoice/claim keys of invoice rows left out as unreadable."""
     pending = payments[~payments["duplicate"] & payments["amount_cents"].notna()]
     refs = _references(pending)
     names = _invoice_names(invoices)
@@ -360,6 +365,8 @@ def match_payments(invoices: pd.DataFrame, payments: pd.DataFrame, settings: Set
         return (billed - paid.reindex(billed.index).fillna(0)).astype("int64")
 
     left = pending[~pending.index.isin(stage12["payment_index"])]
+    waiting = refs["payment_index"][refs["key"].isin(unreadable - set(names["key"]))]
+    left = left[~left.index.isin(waiting)]
     fuzzy_ok, fuzzy_no = _fuzzy_matches(left, invoices, refs, names, open_balances(), settings)
     applied.append(fuzzy_ok)
     candidates.append(fuzzy_no)

@@ -47,6 +47,7 @@ class SheetRead:
     invalid: pd.DataFrame  # INVALID_ROW findings
     header_row: int  # Excel row number of the header
     columns: dict[str, str]  # canonical field name → header text found
+    left_out: pd.DataFrame  # rows left out (a required cell unreadable), columns of `table`
 
 
 def _fold(text: str) -> str:
@@ -316,9 +317,28 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
                                         grid.name))
             drop |= bad | empty | stale
     table = out[~drop].reindex(columns=columns_of(sheet))
-    findings = pd.concat(invalid, ignore_index=True) if invalid else pd.DataFrame()
+    findings = _identified(pd.concat(invalid, ignore_index=True), out) if invalid else \
+        pd.DataFrame()
     found = {name: str(header[i]).strip() for name, i in cols.items()}
-    return SheetRead(table, findings, header_r + 1, found)
+    return SheetRead(table, findings, header_r + 1, found,
+                     out[drop].reindex(columns=columns_of(sheet)))
+
+
+# finding column ← the sheet's field that identifies the row (as far as it could be read)
+_IDENTIFIERS = (("invoice", "invoice"), ("claim", "claim"), ("payment", "payment_id"),
+                ("trace", "trace"), ("plan", "plan"), ("patient", "patient"),
+                ("patient", "patient_id"), ("payer", "payer"))
+
+
+def _identified(findings: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """INVALID_ROW findings with the invoice, payment, patient... of their row, so staff can
+    find and filter them like any other finding."""
+    of_row = rows.reindex(findings["source_row"].to_numpy())
+    for column, field in _IDENTIFIERS:
+        if field in of_row:
+            values = pd.Series(of_row[field].to_numpy(dtype=object), index=findings.index)
+            findings[column] = findings[column].fillna(values) if column in findings else values
+    return findings
 
 
 def empty_table(sheet: str) -> pd.DataFrame:

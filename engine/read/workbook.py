@@ -34,6 +34,8 @@ class Inputs:
     sheet_names: dict[str, str] = field(default_factory=dict)  # canonical → name in the workbook
     previous: pd.DataFrame = field(default_factory=pd.DataFrame)  # staff columns by finding ID
     staff_rows: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows staff added themselves
+    # by sheet: rows left out because a required cell could not be read (what could be read)
+    left_out: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def _settings(book: Workbook, file: str) -> Settings:
@@ -95,6 +97,7 @@ def read_book(book: Book, path: Path) -> Inputs:
     settings = _settings(book, path.name)
     tables: dict[str, pd.DataFrame] = {}
     invalid: list[pd.DataFrame] = []
+    left_out: dict[str, pd.DataFrame] = {}
     names: dict[str, str] = {}
     for sheet in SHEETS:
         if sheet == "Settings":
@@ -111,9 +114,11 @@ def read_book(book: Book, path: Path) -> Inputs:
         tables[sheet] = read.table
         if len(read.invalid):
             invalid.append(read.invalid)
+        if len(read.left_out):
+            left_out[sheet] = read.left_out
     previous, staff_rows = read_previous_findings(book)
     invalid_df = pd.concat(invalid, ignore_index=True) if invalid else pd.DataFrame()
-    return Inputs(path, settings, tables, invalid_df, names, previous, staff_rows)
+    return Inputs(path, settings, tables, invalid_df, names, previous, staff_rows, left_out)
 
 
 def read_settings(path: Path) -> Settings:

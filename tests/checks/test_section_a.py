@@ -107,6 +107,24 @@ def test_unapplied_payment():
     assert "XYZ-77" in f.iloc[0]["explanation"]
 
 
+def test_a_payment_naming_an_unreadable_invoice_waits_for_that_row():
+    # INV-10032's amount cannot be read. Its payment must not slide onto INV-10023 (same patient
+    # and amount, two digits swapped): that invoice would look paid while it is not
+    f = run([inv(10023, "1", 100.0), inv(10032, "1", "TBD")], [pay("P1", "INV-10032", "1", 100.0)])
+    assert types(f) == ["INVALID_ROW", "OVERDUE", "UNAPPLIED_PAYMENT"]
+    unapplied = f[f["type"] == "UNAPPLIED_PAYMENT"].iloc[0]
+    assert "it names INV-10032, whose row could not be read (Invoices row 3)" in \
+        unapplied["explanation"]
+    assert f[f["type"] == "OVERDUE"].iloc[0]["invoice"] == "INV-10023"
+    # the unreadable row's finding says whose row it is, like any other finding
+    bad = f[f["type"] == "INVALID_ROW"].iloc[0]
+    assert (bad["invoice"], bad["patient"], bad["source"]) == ("INV-10032", "Patient 1",
+                                                               "Invoices row 3")
+    # the row corrected: the payment applies where it was recorded
+    assert types(run([inv(10023, "1", 100.0), inv(10032, "1", 100.0)],
+                     [pay("P1", "INV-10032", "1", 100.0)])) == ["OVERDUE"]
+
+
 def test_typo_reference_on_a_correct_payment_is_not_a_finding():
     assert types(run([inv(10023, "1", 100.0)], [pay("P1", "INV-10032", "1", 100.0)])) == []
 

@@ -91,6 +91,23 @@ def test_invalid_row_names_the_sheet_as_the_workbook_does(make_workbook):
     assert f["explanation"].startswith("Fee Schedule row 2, column Expected")
 
 
+def test_rows_left_out_are_kept_aside_and_their_findings_say_whose_row(make_workbook):
+    inputs = read_workbook(make_workbook({
+        "Invoices": [["Invoice", "Amount", "Patient ID"], ["A-1", 1, "7"], ["A-2", "TBD", "8"]],
+        "Payments": [["Payment ID", "Amount", "Date", "Invoice", "Patient ID"],
+                     ["P-9", "n/a", D, "A-1", "7"], ["P-10", 5, "soon", "A-2", None]],
+    }))
+    assert inputs.tables["Invoices"]["invoice"].tolist() == ["A-1"]
+    assert inputs.left_out["Invoices"][["invoice", "invoice_key", "row"]].values.tolist() == [
+        ["A-2", "A2", 3]]
+    assert inputs.left_out["Payments"]["payment_id"].tolist() == ["P-9", "P-10"]
+    f = inputs.invalid.set_index("source")
+    assert (f.loc["Invoices row 3", "invoice"], f.loc["Invoices row 3", "patient"]) == ("A-2", "8")
+    assert (f.loc["Payments row 2", "payment"], f.loc["Payments row 2", "invoice"]) == ("P-9", "A-1")
+    assert f.loc["Payments row 3", "payment"] == "P-10"
+    assert "Deposits" not in inputs.left_out
+
+
 # --- every input sheet type -------------------------------------------------------------------
 
 ALL_SHEETS = {
