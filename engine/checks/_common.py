@@ -89,3 +89,28 @@ def deposit_column(ctx, index: pd.Series, column: str) -> pd.Series:
     if column in deposits:
         return index.map(deposits[column])
     return pd.Series(None, index=index.index, dtype="object")
+
+
+def unreadable_payments_note(ctx, invoice_keys: pd.Series) -> pd.Series:
+    """For each invoice, " Payments row 84 names this invoice but could not be read, ..." when a
+    left-out payment row names it (its money is not counted until the row is corrected), else ""."""
+    rows = ctx.left_out.get("Payments")
+    if rows is None or rows.empty:
+        return pd.Series("", index=invoice_keys.index, dtype="object")
+    named = rows["invoice_key"].fillna(rows["claim_key"]).astype("object")
+    sources = rows["source"].astype("object")[named.notna()]
+    named = named[named.notna()]
+    out = pd.Series("", index=invoice_keys.index, dtype="object")
+    if named.empty:
+        return out
+    where = sources.groupby(named.to_numpy(), sort=False).agg(" and ".join)
+    count = named.value_counts()
+    found = invoice_keys.map(where)
+    hit = found.notna().to_numpy()
+    tail = invoice_keys[hit].map(count).gt(1).map({
+        True: " name this invoice but could not be read, so their money is not counted until "
+              "they are corrected.",
+        False: " names this invoice but could not be read, so its money is not counted until it "
+               "is corrected."})
+    out[hit] = " " + found[hit].astype(str) + tail
+    return out

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.checks._common import day_text, days_between, invoice_fields, money
+from engine.checks._common import (
+    day_text,
+    days_between,
+    invoice_fields,
+    money,
+    unreadable_payments_note,
+)
 from engine.context import Context
 from engine.findings import severity_by_days
 
@@ -35,7 +41,8 @@ def check(ctx: Context) -> pd.DataFrame:
         "difference": -hit["balance_cents"],
         "explanation": ("Invoice " + hit["invoice"] + " (" + money(hit["balance_cents"])
                         + ") was due " + day_text(hit["due_date"]) + " and nothing has been paid; it is "
-                        + days.astype(str) + " days overdue."),
+                        + days.astype(str) + " days overdue."
+                        + unreadable_payments_note(ctx, hit["invoice_key"])),
         "action": hit["self_pay"].map({True: "Send the patient a statement or reminder call.",
                                        False: "Check the claim status with the payer and resubmit "
                                               "if it was never received."}),

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.checks._common import day_text, days_between, invoice_fields, money
+from engine.checks._common import (
+    day_text,
+    days_between,
+    invoice_fields,
+    money,
+    unreadable_payments_note,
+)
 from engine.context import Context
 from engine.findings import severity_by_days
 
@@ -42,7 +48,8 @@ def check(ctx: Context) -> pd.DataFrame:
         "explanation": ("Invoice " + hit["invoice"] + " was due " + day_text(hit["due_date"])
                         + " and " + money(hit["paid_cents"]) + " of "
                         + money(hit["billed_cents"] - hit["adjusted_cents"])
-                        + " has been paid, leaving " + money(hit["balance_cents"]) + " open."),
+                        + " has been paid, leaving " + money(hit["balance_cents"]) + " open."
+                        + unreadable_payments_note(ctx, hit["invoice_key"])),
         "action": hit["self_pay"].map({
             True: "Bill the patient for the remaining balance or set up a payment plan.",
             False: "Bill the remaining balance to the patient or secondary payer, or write it off "

@@ -176,3 +176,19 @@ def test_difference_is_filled_for_every_finding_with_both_amounts():
     both = f[f["expected"].notna() & f["actual"].notna()]
     assert len(both) >= 2
     assert (both["difference"] == both["actual"] - both["expected"]).all()
+
+
+def test_an_overdue_invoice_says_which_unreadable_payment_rows_name_it():
+    f = run([inv(1, "1", 100.0), inv(2, "2", 100.0)],
+            [pay("P1", "INV-1", "1", "TBD"), pay("P2", "INV-2", "2", 40.0),
+             pay("P3", "INV-2", "2", 10.0, date="soon"), pay("P4", "INV-2", "2", "??")])
+    assert types(f) == ["INVALID_ROW"] * 3 + ["OVERDUE", "SHORT_PAID"]
+    overdue = f[f["type"] == "OVERDUE"].iloc[0]["explanation"]
+    assert overdue.endswith("nothing has been paid; it is 55 days overdue. Payments row 2 names "
+                            "this invoice but could not be read, so its money is not counted "
+                            "until it is corrected.")
+    short = f[f["type"] == "SHORT_PAID"].iloc[0]["explanation"]
+    assert "Payments row 4 and Payments row 5 name this invoice but could not be read" in short
+    # without unreadable rows nothing is added
+    plain = run([inv(1, "1", 100.0)], [pay("P2", "INV-9", "9", 40.0)])
+    assert plain[plain["type"] == "OVERDUE"].iloc[0]["explanation"].endswith("days overdue.")
