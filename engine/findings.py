@@ -64,22 +64,23 @@ def empty() -> pd.DataFrame:
 
 def normalize(df: pd.DataFrame) -> pd.DataFrame:
     """Give a check's output every contract column with its dtype, in order."""
-    out = pd.DataFrame(index=df.index)
+    columns: dict[str, pd.Series] = {}
+    absent = pd.Series(pd.NA, index=df.index, dtype="object")
     for name, _header, kind in COLUMNS:
-        if name in df:
-            col = df[name]
-        else:
-            col = pd.Series(pd.NA, index=df.index)
+        col = df[name] if name in df else absent
         if kind == "money":
-            out[name] = col.astype("Int64")
+            columns[name] = col.astype("Int64")
         elif kind == "date":
-            out[name] = pd.to_datetime(col, errors="coerce").astype("datetime64[us]")
+            columns[name] = pd.to_datetime(col, errors="coerce").astype("datetime64[us]")
+        elif name in df:
+            columns[name] = col.astype("object").where(col.notna(), None)
         else:
-            out[name] = col.astype("object").where(col.notna(), None)
+            columns[name] = pd.Series([None] * len(df), index=df.index, dtype="object")
     for name in EXTRA_COLUMNS:
-        out[name] = df[name] if name in df else pd.Series(pd.NA, index=df.index)
-    out["difference"] = out["difference"].fillna(out["actual"] - out["expected"]).astype("Int64")
-    return out
+        columns[name] = df[name] if name in df else absent
+    columns["difference"] = columns["difference"].fillna(
+        columns["actual"] - columns["expected"]).astype("Int64")
+    return pd.DataFrame(columns, index=df.index)
 
 
 PREFIX = {

@@ -282,6 +282,25 @@ def _schedule(terms: pd.DataFrame) -> pd.DataFrame:
 # payments toward plans
 
 
+def _may_count(status: pd.DataFrame, payments: pd.DataFrame,
+               applications: pd.DataFrame | None) -> np.ndarray:
+    """The payments that could count toward some plan (naming it, naming or applied to one of its
+    invoices, or from its patient): in a big practice most payments have nothing to do with
+    plans, and the rules below need not look at those."""
+    plan_keys = set(status["plan_key"])
+    invoices = set(status["invoice_keys"].explode().dropna())
+    patients = set(status["patient_id_key"].dropna())
+    maybe = np.zeros(len(payments), dtype=bool)
+    for column, keys in (("reference_key", plan_keys), ("invoice_key", plan_keys | invoices),
+                         ("patient_id_key", patients)):
+        if column in payments:
+            maybe |= payments[column].isin(keys).to_numpy()
+    if applications is not None and len(applications) and "payment_index" in applications:
+        to_plan = applications["invoice_key"].isin(invoices).to_numpy()
+        maybe |= payments.index.isin(applications["payment_index"].to_numpy()[to_plan])
+    return maybe
+
+
 def _plan_payments(status: pd.DataFrame, payments: pd.DataFrame | None,
                    applications: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.DataFrame:
     """(pidx = payment index label, plan_key, cents) for each payment counted toward a plan."""
@@ -290,6 +309,7 @@ def _plan_payments(status: pd.DataFrame, payments: pd.DataFrame | None,
                           "cents": pd.Series([], dtype="int64")})
     if payments is None or not len(payments) or not len(status):
         return empty
+    payments = payments[_may_count(status, payments, applications)]
     pay = pd.DataFrame({
         "pidx": payments.index.to_numpy(),
         "amount": _col(payments, "amount_cents", "Int64").array,
