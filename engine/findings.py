@@ -67,7 +67,7 @@ def normalize(df: pd.DataFrame) -> pd.DataFrame:
     columns: dict[str, pd.Series] = {}
     absent = pd.Series(pd.NA, index=df.index, dtype="object")
     for name, _header, kind in COLUMNS:
-        col = df[name] if name in df else absent
+        col = df.get(name, absent)
         if kind == "money":
             columns[name] = col.astype("Int64")
         elif kind == "date":
@@ -77,7 +77,7 @@ def normalize(df: pd.DataFrame) -> pd.DataFrame:
         else:
             columns[name] = pd.Series([None] * len(df), index=df.index, dtype="object")
     for name in EXTRA_COLUMNS:
-        columns[name] = df[name] if name in df else absent
+        columns[name] = df.get(name, absent)
     columns["difference"] = columns["difference"].fillna(
         columns["actual"] - columns["expected"]).astype("Int64")
     return pd.DataFrame(columns, index=df.index)
