@@ -18,9 +18,10 @@ SUFFIXES = (".835", ".txt", ".edi")
 
 
 def _display_name(path: Path, base: Path | None) -> str:
+    """`path` relative to `base` (already resolved) when it lies under it, else its file name."""
     if base is not None:
         try:
-            return path.resolve().relative_to(Path(base).resolve()).as_posix()
+            return path.resolve().relative_to(base).as_posix()
         except ValueError:
             pass
     return path.name
@@ -40,8 +41,10 @@ def read_remits(paths: list[Path], base: Path | None = None) -> Remit:
                          if f.is_file() and f.suffix.lower() in SUFFIXES)
         else:
             files.append(p)
-    files = sorted(dict.fromkeys(files), key=lambda f: (_display_name(f, base), str(f)))
-    return read_835_files([(f, _display_name(f, base)) for f in files])
+    resolved_base = Path(base).resolve() if base is not None else None
+    named = [(_display_name(f, resolved_base), str(f), f) for f in dict.fromkeys(files)]
+    named.sort(key=lambda t: t[:2])
+    return read_835_files([(f, name) for name, _, f in named])
 
 
 __all__ = ["SUFFIXES", "Remit", "read_835", "read_remits", "concat", "check_balance",

@@ -25,6 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+try:  # pandas' own rows-to-grid loops, several times faster than `np.fromiter`
+    from pandas._libs.lib import to_object_array as _to_object_array
+    from pandas._libs.lib import to_object_array_tuples as _to_object_array_tuples
+except ImportError:  # pragma: no cover - a pandas without them: the generic path
+    _to_object_array = _to_object_array_tuples = None
+
 from engine.money import decimal_to_cents
 from engine.x12.tokenize import (
     Delimiters,
@@ -108,43 +114,125 @@ def _frame(rows: list, columns: tuple[str, ...], reader_rows: bool = False) -> p
     `segment` (the file alone for a record with no segment), and their *_key columns are left
     empty for `add_keys` to fill.
     """
+    table = _Columns(columns, reader_rows)
+    table.add(rows)
+    return table.frame()
+
+
+class _Columns:
+    """A table built a batch of rows at a time, each batch typed as soon as it is added.
+
+    The reader hands over its finished rows every few ten thousand records and forgets them, so
+    the rows of a whole run never exist at once: the per-row lists and the numbers and dates
+    they hold are gone as soon as their batch is typed. Text stays as object arrays until
+    `frame`.
+    """
+
+    def __init__(self, columns: tuple[str, ...], reader_rows: bool = False,
+                 suffixes: _SegmentSuffixes | None = None):
+        self.columns = columns
+        self.reader_rows = reader_rows
+        self.suffixes = suffixes or _SegmentSuffixes()
+        self.parts: list[list] = [[] for _ in columns]
+        self.n = 0
+
+    def add(self, rows: list) -> None:
+        n, columns = len(rows), self.columns
+        grid = _grid(rows, len(columns))
+        for i, (c, part) in enumerate(zip(columns, self.parts)):
+            if self.reader_rows and c.endswith("_key"):
+                continue
+            col = grid[:, i]
+            if c == "source" and self.reader_rows:  # after `segment` in every table
+                numbers, missing = self.parts[columns.index("segment")][-1]
+                col = self.suffixes.sources(grid[:, columns.index("file")], numbers, missing)
+            elif c in _INT_COLUMNS or c.endswith(_MONEY_SUFFIX):
+                try:
+                    col = (col.astype(np.int64), np.zeros(n, dtype=bool))
+                except TypeError:  # blanks (None) among the numbers
+                    missing = pd.isna(col)
+                    data = np.zeros(n, dtype=np.int64)
+                    data[~missing] = col[~missing].astype(np.int64)
+                    col = (data, missing)
+            elif c in _DATE_COLUMNS:
+                col = _dates(col)
+            elif c in _FLOAT_COLUMNS:
+                col = _floats(col)
+            elif c in _BOOL_COLUMNS:
+                col = col.astype("bool")
+            else:  # its own array: a view would keep the whole grid alive
+                col = col.copy()
+            part.append(col)
+        self.n += n
+
+    def frame(self) -> pd.DataFrame:
+        if not any(self.parts):
+            self.add([])
+        out = {}
+        for c, part in zip(self.columns, self.parts):
+            if not part:  # a key column, for `add_keys`
+                continue
+            if isinstance(part[0], tuple):
+                data, missing = _joined([p[0] for p in part]), _joined([p[1] for p in part])
+                out[c] = pd.arrays.IntegerArray(data, missing)
+            elif part[0].dtype == object:
+                out[c] = _texts(_joined(part))
+            else:
+                out[c] = _joined(part)
+            part.clear()  # each column's batches go as soon as it is joined
+        # the arrays are new and ours alone: no need for the copy pandas makes by default
+        return pd.DataFrame(out, index=pd.RangeIndex(self.n), columns=list(self.columns),
+                            copy=False)
+
+
+class _SegmentSuffixes:
+    """Writes `source` (`"era/acme.835 segment 57"`, the file alone for a record with no
+    segment) as file + `" segment 57"`, each suffix written once per reader.
+
+    Records of one segment (the adjustments of one CAS) share one text.
+    """
+
+    def __init__(self):
+        self.texts = np.empty(0, dtype=object)
+
+    def sources(self, files: np.ndarray, numbers: np.ndarray, missing: np.ndarray) -> np.ndarray:
+        n = len(files)
+        if not n:
+            return np.empty(0, dtype=object)
+        new = np.ones(n, dtype=bool)
+        new[1:] = ((numbers[1:] != numbers[:-1]) | (missing[1:] != missing[:-1])
+                   | (files[1:] != files[:-1]))
+        firsts = np.flatnonzero(new)
+        files, numbers, missing = files[firsts], numbers[firsts], missing[firsts]
+        numbers = np.where(missing, 0, numbers)
+        top = int(numbers.max()) + 1
+        if top > len(self.texts):
+            have = len(self.texts)
+            more = np.empty(max(top, have + have // 4) - have, dtype=object)
+            more[:] = [f" segment {i}" for i in range(have, have + len(more))]
+            self.texts = np.concatenate([self.texts, more])
+        texts = np.add(files, self.texts[numbers])
+        texts[missing] = files[missing]
+        return texts[np.cumsum(new) - 1]
+
+
+def _grid(rows: list, width: int) -> np.ndarray:
+    """Rows (all lists or all tuples, `width` long) as one (n, width) object array."""
     n = len(rows)
-    # all cells in one object array, read row by row, then one array of its own per column
-    # (a view would keep the whole grid alive): the rows lie scattered in memory, and
-    # `zip(*rows)` visits each of them once per column
-    grid = np.fromiter(chain.from_iterable(rows), dtype=object, count=n * len(columns))
-    cols = [col.copy() for col in grid.reshape(n, len(columns)).T]
-    del grid
-    if reader_rows and n:
-        files = cols[columns.index("file")].tolist()
-        numbers = cols[columns.index("segment")].tolist()
-        # a file has far fewer segments than records: write each number out once
-        suffixes = [f" segment {i}" for i in range(
-            max([number for number in numbers if number is not None], default=0) + 1)]
-        cols[columns.index("source")][:] = [file if number is None else file + suffixes[number]
-                                           for file, number in zip(files, numbers)]
-    out = {}
-    for c, col in zip(columns, cols):
-        if reader_rows and c.endswith("_key"):
-            continue
-        if c in _INT_COLUMNS or c.endswith(_MONEY_SUFFIX):
-            try:
-                data, missing = col.astype(np.int64), np.zeros(n, dtype=bool)
-            except TypeError:  # blanks (None) among the numbers
-                missing = pd.isna(col)
-                data = np.zeros(n, dtype=np.int64)
-                data[~missing] = col[~missing].astype(np.int64)
-            out[c] = pd.arrays.IntegerArray(data, missing)
-        elif c in _DATE_COLUMNS:
-            out[c] = _dates(col)
-        elif c in _FLOAT_COLUMNS:
-            out[c] = pd.to_numeric(pd.Series(col), errors="coerce").astype("float64").to_numpy()
-        elif c in _BOOL_COLUMNS:
-            out[c] = col.astype("bool")
-        else:
-            out[c] = _texts(col)
-    # the arrays are new and ours alone: no need for the copy pandas makes by default
-    return pd.DataFrame(out, index=pd.RangeIndex(n), columns=list(columns), copy=False)
+    if n and _to_object_array is not None:
+        try:
+            grid = (_to_object_array(rows) if type(rows[0]) is list
+                    else _to_object_array_tuples(rows))
+            if grid.shape == (n, width):
+                return grid
+        except (TypeError, ValueError):
+            pass
+    return np.fromiter(chain.from_iterable(rows), dtype=object,
+                       count=n * width).reshape(n, width)
+
+
+def _joined(arrays: list[np.ndarray]) -> np.ndarray:
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
 
 def _texts(col: np.ndarray) -> pd.api.extensions.ExtensionArray:
@@ -161,6 +249,14 @@ def _texts(col: np.ndarray) -> pd.api.extensions.ExtensionArray:
         except (TypeError, ValueError):  # not all text, or a pandas without this signature
             pass
     return pd.array(col, dtype=_STR)
+
+
+def _floats(col: np.ndarray) -> np.ndarray:
+    """Numbers (or None) as float64, blanks as NaN."""
+    try:
+        return col.astype(np.float64)  # the reader's cells: floats and None
+    except (TypeError, ValueError):
+        return pd.to_numeric(pd.Series(col), errors="coerce").astype("float64").to_numpy()
 
 
 def _dates(col: np.ndarray) -> np.ndarray:
@@ -199,6 +295,12 @@ def _number(token: str) -> float | None:
 
 
 @functools.lru_cache(maxsize=1 << 12)  # a file holds a few hundred distinct dates
+def _date_text(token: str) -> str | None:
+    """`token` when it is a CCYYMMDD date, else None; equal dates come back as one object."""
+    return token if _valid_date(token) else None
+
+
+@functools.lru_cache(maxsize=1 << 12)
 def _valid_date(token: str) -> bool:
     if len(token) != 8 or not token.isascii() or not token.isdigit():
         return False
@@ -245,11 +347,17 @@ def _procedure(composite: str, component: str, element: str) -> tuple[str | None
     return (parts[0] or None, code, ":".join(modifiers) or None, *mods)
 
 
+_BATCH = 1 << 16  # claim, line and adjustment rows kept before they are typed and let go
+
+
 class _Reader:
     """One pass over a file's segments; appends rows to the per-table lists.
 
-    Rows leave `source` blank: `_frame` writes the whole column at once from `file` and
-    `segment`, which costs a fraction of formatting it per record.
+    Rows leave `source` blank: `_Columns` writes the whole column at once from `file` and
+    `segment`, which costs a fraction of formatting it per record. Once a transaction is
+    closed its rows are final, and the three big tables hand them over to their `_Columns`
+    in batches (`flush`). Texts that repeat from row to row (codes, names) are kept once in
+    `shared`, so a million adjustments hold a handful of group codes, not a million copies.
     """
 
     def __init__(self, name: str):
@@ -259,7 +367,20 @@ class _Reader:
         self.adjustments: list[tuple] = []
         self.plb: list[tuple] = []
         self.problems: list[tuple] = []
+        suffixes = _SegmentSuffixes()
+        self.claim_table = _Columns(CLAIM_COLUMNS, True, suffixes)
+        self.line_table = _Columns(LINE_COLUMNS, True, suffixes)
+        self.adjustment_table = _Columns(ADJUSTMENT_COLUMNS, True, suffixes)
+        self.shared: dict = {}
         self.start_file(name)
+
+    def flush(self) -> None:
+        """Hand the finished claim, line and adjustment rows to their tables."""
+        for rows, table in ((self.claims, self.claim_table), (self.lines, self.line_table),
+                            (self.adjustments, self.adjustment_table)):
+            if rows:
+                table.add(rows)
+                rows.clear()
 
     def start_file(self, name: str) -> None:
         """Read another file into the same tables (indices carry on, as `concat` shifts them)."""
@@ -313,6 +434,8 @@ class _Reader:
         self.line = None
         self.skip_claim = False
         self.n1 = ""
+        if len(self.claims) + len(self.lines) + len(self.adjustments) >= _BATCH:
+            self.flush()
 
     def st(self, seg: list[str], number: int) -> None:
         if self.tx is not None:
@@ -365,7 +488,7 @@ class _Reader:
         self.claim = None
         self.skip_claim = False
         claim_id, status, charge_text, paid_text, resp_text, filing, payer_claim = (
-            seg + _BLANKS)[1:8]
+            seg[1:8] if len(seg) >= 8 else (seg + _BLANKS)[1:8])
         charge, paid = cents(charge_text), cents(paid_text)
         if not claim_id or charge is None or paid is None:
             missing = [label for label, ok in (("CLP01 (the claim number)", claim_id),
@@ -388,8 +511,10 @@ class _Reader:
         # charge_cents, paid_cents, patient_resp_cents, filing_indicator, payer_claim, patient,
         # patient_key, patient_id, statement_from, statement_to, received_date, service_date,
         # remark_codes, trace, trace_key, payer, payer_key, complete
-        self.claim = [len(self.claims), tx[0], self.name, number, None, claim_id,
-                      None, status or "1", charge, paid, resp, filing or None,
+        share = self.shared.setdefault
+        self.claim = [self.claim_table.n + len(self.claims), tx[0], self.name, number, None,
+                      claim_id, None, share(status, status) if status else "1", charge, paid,
+                      resp, share(filing, filing) if filing else None,
                       payer_claim or None, None, None, None, None, None, None, None, None,
                       tx[11], None, tx[14], None, True]
         if not status:
@@ -400,22 +525,28 @@ class _Reader:
     def nm1(self, seg: list[str], number: int, delims: Delimiters) -> None:
         claim = self.claim
         if len(seg) > 1 and seg[1] == "QC" and claim[13] is None:
-            seg = seg + _BLANKS
+            if len(seg) < 10:
+                seg = seg + _BLANKS
             last, first = seg[3], seg[4]
-            claim[13] = f"{last}, {first}" if last and first else (last or first or None)
+            patient = f"{last}, {first}" if last and first else (last or first or None)
+            share = self.shared.setdefault
+            claim[13] = share(patient, patient)
             claim[15] = seg[9] or None
 
     def dtm(self, seg: list[str], number: int, delims: Delimiters | None = None) -> None:
-        qualifier, token = (seg + _BLANKS)[1:3]
+        n = len(seg)
+        qualifier = seg[1] if n > 1 else ""
+        token = seg[2] if n > 2 else ""
         # a valid date is taken as is; `date` reports a bad one
-        if self.line is not None:
-            if qualifier in ("472", "150") and self.line[22] is None:
-                self.line[22] = token if _valid_date(token) else self.date(seg, 2, number)
+        line = self.line
+        if line is not None:
+            if qualifier in ("472", "150") and line[22] is None:
+                line[22] = _date_text(token) or self.date(seg, 2, number)
             return
         if self.claim is not None:
             slot = _CLAIM_DATES.get(qualifier)
             if slot is not None:
-                self.claim[slot] = token if _valid_date(token) else self.date(seg, 2, number)
+                self.claim[slot] = _date_text(token) or self.date(seg, 2, number)
         elif self.tx is not None and qualifier == "405" and self.tx[10] is None:
             self.tx[10] = self.date(seg, 2, number)
 
@@ -424,12 +555,13 @@ class _Reader:
         codes = [_el(seg, i) for i in indices if _el(seg, i)]
         if codes:
             existing = self.claim[20]
-            self.claim[20] = ":".join(([existing] if existing else []) + codes)
+            remarks = ":".join(([existing] if existing else []) + codes)
+            self.claim[20] = self.shared.setdefault(remarks, remarks)
 
     def svc(self, seg: list[str], number: int, delims: Delimiters) -> None:
         claim = self.claim
         composite, charge_token, paid_token, revenue, units_token, original_token = (
-            seg + _BLANKS)[1:7]
+            seg[1:7] if len(seg) >= 7 else (seg + _BLANKS)[1:7])
         qualifier, code, modifiers, mod1, mod2, mod3, mod4 = _procedure(
             composite, delims.component, delims.element)
         if code is None:
@@ -456,10 +588,12 @@ class _Reader:
         # qualifier, cpt, cpt_key, modifier, modifiers, modifier1..4, charge_cents, paid_cents,
         # revenue_code, units, original_cpt, service_date, line_control, allowed_cents,
         # remark_codes
-        self.line = [len(self.lines), claim[0], claim[1], self.name, number, None,
-                     claim[5], None, qualifier, code, None, mod1, modifiers, mod1, mod2, mod3,
-                     mod4, charge, paid, revenue or None, units, original or None, None, None,
-                     None, None]
+        share = self.shared.setdefault
+        self.line = [self.line_table.n + len(self.lines), claim[0], claim[1], self.name, number,
+                     None, claim[5], None, qualifier, code, None, mod1, modifiers, mod1, mod2,
+                     mod3, mod4, charge, paid, share(revenue, revenue) if revenue else None,
+                     units, share(original, original) if original else None, None, None, None,
+                     None]
         self.lines.append(self.line)
 
     def cas(self, seg: list[str], number: int, delims: Delimiters | None = None) -> None:
@@ -472,6 +606,14 @@ class _Reader:
             claim[25] = False
             return
         line_index, level = (line[0], "line") if line is not None else (None, "claim")
+        share = self.shared.setdefault
+        group = share(group, group)
+        if n == 4 and seg[2] and seg[3]:  # the usual one reason and amount, no quantity
+            value = cents(seg[3])
+            if value is not None:
+                self.adjustments.append((claim[0], line_index, claim[1], self.name, number, None,
+                                         level, group, share(seg[2], seg[2]), value, None))
+                return
         name, append = self.name, self.adjustments.append
         for i in range(2, min(20, n), 3):
             reason = seg[i]
@@ -485,8 +627,8 @@ class _Reader:
                 claim[25] = False
                 continue
             quantity = _number(seg[i + 2]) if i + 2 < n and seg[i + 2] else None
-            append((claim[0], line_index, claim[1], name, number, None, level, group, reason,
-                    value, quantity))
+            append((claim[0], line_index, claim[1], name, number, None, level, group,
+                    share(reason, reason), value, quantity))
 
     def ref(self, seg: list[str], number: int, delims: Delimiters | None = None) -> None:
         qualifier = _el(seg, 1)
@@ -507,7 +649,8 @@ class _Reader:
     def lq(self, seg: list[str], number: int, delims: Delimiters) -> None:
         if self.line is not None and _el(seg, 1) == "HE" and _el(seg, 2):
             existing = self.line[25]
-            self.line[25] = f"{existing}:{_el(seg, 2)}" if existing else _el(seg, 2)
+            remarks = f"{existing}:{_el(seg, 2)}" if existing else _el(seg, 2)
+            self.line[25] = self.shared.setdefault(remarks, remarks)
 
     def plb_(self, seg: list[str], number: int, delims: Delimiters) -> None:
         self.claim = None
@@ -553,6 +696,8 @@ class _Reader:
                 handler = in_claim.get(sid) if self.claim is not None else None
                 if handler is not None:
                     handler(seg, number, delims)
+                elif sid == "CLP" and self.tx is not None:  # the most common of the rest
+                    self.clp(seg, number)
                 elif sid == "ST":
                     if _el(seg, 1) not in ("835", ""):
                         self.problem(number, "ST", "this transaction is not an 835 remittance "
@@ -610,10 +755,12 @@ class _Reader:
 
 
 def _finish(reader: _Reader) -> Remit:
+    reader.shared.clear()
+    reader.flush()
     tx = _frame(reader.transactions, TRANSACTION_COLUMNS, reader_rows=True)
-    claims = _frame(reader.claims, CLAIM_COLUMNS, reader_rows=True)
-    lines = _frame(reader.lines, LINE_COLUMNS, reader_rows=True)
-    adjustments = _frame(reader.adjustments, ADJUSTMENT_COLUMNS, reader_rows=True)
+    claims = reader.claim_table.frame()
+    lines = reader.line_table.frame()
+    adjustments = reader.adjustment_table.frame()
     plb = _frame(reader.plb, PLB_COLUMNS, reader_rows=True)
     problems = _frame(reader.problems, PROBLEM_COLUMNS, reader_rows=True)
     add_keys(tx, claims, lines, plb)
@@ -660,8 +807,12 @@ def add_keys(tx: pd.DataFrame, claims: pd.DataFrame, lines: pd.DataFrame,
         [tx["trace"], claims["trace"], plb["trace"]], trace_key)
     tx["payer_key"], claims["patient_key"], claims["payer_key"] = _keys_on_uniques(
         [tx["payer"], claims["patient"], claims["payer"]], normalize_name)
-    claims["claim_key"], lines["claim_key"], lines["cpt_key"] = _keys_on_uniques(
-        [claims["claim"], lines["claim"], lines["cpt"]], normalize_key)
+    # claim numbers hardly repeat: `normalize_key` finds the distinct ones itself
+    claims["claim_key"] = normalize_key(claims["claim"]).astype(_STR).array
+    lines["cpt_key"] = _on_uniques(lines["cpt"], normalize_key)
+    # a line's claim number is its claim's, so is its key
+    lines["claim_key"] = pd.Series(claims["claim_key"].array.take(
+        lines["claim_index"].to_numpy(dtype=np.int64)), index=lines.index)
 
 
 def read_835(source: str | Path | bytes, name: str | None = None) -> Remit:
