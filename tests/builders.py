@@ -119,3 +119,15 @@ def tx(trace, dollars, **kw) -> dict:
 
 def dep(amount, reference, date=MAR2, payer=None):
     return [date, amount, reference, payer]
+
+
+def x12_builders():
+    """tests/x12/conftest.py's 835 builders (`build_835`, `BALANCED`, ...) as a module, loaded by
+    path: a plain import would pick whichever conftest.py was imported first."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "_x12_conftest_builders", Path(__file__).parent / "x12" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

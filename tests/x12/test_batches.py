@@ -3,26 +3,16 @@ and codes that repeat from row to row are held once."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from builders import x12_builders
 
 import engine.x12.read as read_module
 from engine.x12 import read_835, read_remits
 
-
-def _conftest():
-    """tests/x12/conftest.py's builders (loaded by path: tests/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("_x12_conftest_builders",
-                                                  Path(__file__).with_name("conftest.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_cf = _conftest()
+_cf = x12_builders()
 BALANCED, build_835 = _cf.BALANCED, _cf.build_835
 DATA = Path("/work/shared/data/835")
 TABLES = ("transactions", "claims", "lines", "adjustments", "plb", "problems")

@@ -8,30 +8,25 @@ segments. Examples are kept modest so each property runs in a few seconds.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pandas as pd
+from builders import x12_builders
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.x12 import check_balance, problems_to_findings, read_835
-from engine.x12.read import (ADJUSTMENT_COLUMNS, CLAIM_COLUMNS, LINE_COLUMNS, PLB_COLUMNS,
-                             PROBLEM_COLUMNS, TRANSACTION_COLUMNS)
+from engine.x12.read import (
+    ADJUSTMENT_COLUMNS,
+    CLAIM_COLUMNS,
+    LINE_COLUMNS,
+    PLB_COLUMNS,
+    PROBLEM_COLUMNS,
+    TRANSACTION_COLUMNS,
+)
 from engine.x12.tokenize import build, tokenize
 
-
-
-def _conftest():
-    """tests/x12/conftest.py's builders (loaded by path: tests/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("_x12_conftest_builders",
-                                                  Path(__file__).with_name("conftest.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_cf = _conftest()
+_cf = x12_builders()
 BALANCED, build_835 = _cf.BALANCED, _cf.build_835
 DATA = Path("/work/shared/data/835")
 NAME = "era/damaged.835"
