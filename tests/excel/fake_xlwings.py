@@ -225,6 +225,14 @@ class FreezePanes:
         self.sheet.frozen = None
 
 
+def _flushed(store: str) -> property:
+    """A Sheet attribute that first turns pending range settings into per-cell records."""
+    def get(sheet: Sheet) -> dict:
+        sheet._flush()
+        return getattr(sheet, store)
+    return property(get)
+
+
 class Sheet:
     def __init__(self, book: "Book", name: str):
         self.book = book
@@ -271,35 +279,13 @@ class Sheet:
                 for cell in rng._cells():
                     store[cell] = rest[0]
 
-    @property
-    def number_formats(self) -> dict[tuple[int, int], str]:
-        self._flush()
-        return self._number_formats
-
-    @property
-    def fills(self) -> dict[tuple[int, int], Any]:
-        self._flush()
-        return self._fills
-
-    @property
-    def fonts(self) -> dict[tuple[int, int], dict]:
-        self._flush()
-        return self._fonts
-
-    @property
-    def cells(self) -> dict[tuple[int, int], Any]:
-        self._flush()
-        return self._cells
-
-    @property
-    def formulas(self) -> dict[tuple[int, int], str]:
-        self._flush()
-        return self._formulas
-
-    @property
-    def hyperlinks(self) -> dict[tuple[int, int], str]:
-        self._flush()
-        return self._hyperlinks
+    # per-cell records, brought up to date with what was set on ranges before they are looked at
+    cells = _flushed("_cells")
+    formulas = _flushed("_formulas")
+    hyperlinks = _flushed("_hyperlinks")
+    number_formats = _flushed("_number_formats")
+    fills = _flushed("_fills")
+    fonts = _flushed("_fonts")
 
     def _set_cell(self, r, c, v):
         self.written.add((r, c))
