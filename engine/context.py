@@ -35,6 +35,10 @@ Tables beyond the input sheets (engine.tables documents those):
 
 `deposit_matches` — see engine.match.deposits.
 
+`waiting` — payments that name an invoice whose row could not be read (see
+    engine.normalise.waiting_payments): payment_index, named, source. They are not matched
+    elsewhere by evidence or by a near number.
+
 `left_out` — by sheet, the rows the reader left out because a required cell could not be read
     (each has an INVALID_ROW finding), with the columns of that sheet's table holding what could
     be read; a sheet without such rows is absent.
@@ -63,6 +67,7 @@ class Context:
     remits: dict[str, pd.DataFrame] = field(default_factory=dict)  # engine.x12 tables
     deposit_matches: pd.DataFrame = field(default_factory=pd.DataFrame)  # engine.match.deposits
     left_out: dict[str, pd.DataFrame] = field(default_factory=dict)  # unreadable input rows
+    waiting: pd.DataFrame = field(default_factory=pd.DataFrame)  # engine.normalise
 
     def table(self, name: str) -> pd.DataFrame:
         return self.tables.get(name, pd.DataFrame())

@@ -100,3 +100,38 @@ def _duplicates(p: pd.DataFrame) -> pd.Series:
     out = pd.Series(False, index=p.index)
     out[dup[dup].index] = True
     return out
+
+
+WAITING_COLUMNS = ("payment_index", "named", "source")
+
+
+def waiting_payments(payments: pd.DataFrame, left_out: pd.DataFrame | None,
+                     invoices: pd.DataFrame) -> pd.DataFrame:
+    """Payments that name an invoice whose row could not be read (no readable invoice has that
+    number): (payment_index, named = the number as typed on the payment, source = where the
+    unreadable row is). Named in the Invoice or Claim column; in the Reference column only by the
+    same patient, because a reference is often a check number that can equal any number."""
+    empty = pd.DataFrame({c: pd.Series([], dtype="object") for c in WAITING_COLUMNS})
+    if left_out is None or left_out.empty or payments.empty:
+        return empty
+    known = set(invoices["invoice_key"]) | set(invoices["claim_key"].dropna())
+    rows = pd.concat([pd.DataFrame({
+        "key": left_out[k].to_numpy(dtype=object),
+        "source": left_out["source"].to_numpy(dtype=object),
+        "row_patient": left_out["patient_id_key"].to_numpy(dtype=object)})
+        for k in ("invoice_key", "claim_key")], ignore_index=True)
+    rows = rows[rows["key"].notna() & ~rows["key"].isin(known)].drop_duplicates("key")
+    patient = payments["patient_id_key"].to_numpy(dtype=object)
+    parts = []
+    for order, field in enumerate(("invoice", "claim", "reference")):
+        has = payments[f"{field}_key"].notna().to_numpy()
+        parts.append(pd.DataFrame({
+            "payment_index": payments.index[has], "order": order, "field": field,
+            "key": payments[f"{field}_key"].to_numpy(dtype=object)[has],
+            "named": payments[field].to_numpy(dtype=object)[has], "patient": patient[has]}))
+    m = pd.concat(parts, ignore_index=True).merge(rows, on="key")
+    same = m["row_patient"].isna() | m["patient"].isna() | (m["row_patient"] == m["patient"])
+    m = m[(m["field"] != "reference") | same]
+    m = m.sort_values(["payment_index", "order"], kind="mergesort").drop_duplicates(
+        "payment_index")
+    return m[list(WAITING_COLUMNS)].astype("object").reset_index(drop=True)

@@ -49,21 +49,14 @@ def remittances(inputs: Inputs, files: Remit | None) -> Remit | None:
     return parts[0] if len(parts) == 1 else concat(parts)
 
 
-def unreadable_invoice_keys(inputs: Inputs) -> frozenset[str]:
-    """Invoice and claim keys of the invoice rows left out because a cell could not be read."""
-    rows = inputs.left_out.get("Invoices")
-    if rows is None or rows.empty:
-        return frozenset()
-    return frozenset(v for k in ("invoice_key", "claim_key") if k in rows for v in rows[k].dropna())
-
-
 def reconcile(inputs: Inputs, as_of: pd.Timestamp, remit: Remit | None = None) -> Result:
     """Match, settle and check one workbook's tables (and remittances, when given)."""
     settings = inputs.settings
     as_of = pd.Timestamp(as_of).normalize()
     invoices = normalise.invoice_totals(inputs.tables["Invoices"], settings)
     payments = normalise.prepare_payments(inputs.tables["Payments"])
-    matches = match_payments(invoices, payments, settings, unreadable_invoice_keys(inputs))
+    waiting = normalise.waiting_payments(payments, inputs.left_out.get("Invoices"), invoices)
+    matches = match_payments(invoices, payments, settings, frozenset(waiting["payment_index"]))
     remit = remittances(inputs, remit)
     remit_tables: dict[str, pd.DataFrame] = {}
     per_invoice = None
@@ -90,7 +83,7 @@ def reconcile(inputs: Inputs, as_of: pd.Timestamp, remit: Remit | None = None) -
                   payments=payments, applications=matches.applications,
                   match_candidates=matches.candidates, installments=plan_tables.installments,
                   plan_status=plan_tables.plan_status, remits=remit_tables,
-                  deposit_matches=deposits, left_out=inputs.left_out)
+                  deposit_matches=deposits, left_out=inputs.left_out, waiting=waiting)
     frames = [inputs.invalid, plan_tables.invalid]
     for check in CHECKS:
         frames.append(check.check(ctx))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engine.money import format_cents
@@ -91,26 +92,47 @@ def deposit_column(ctx, index: pd.Series, column: str) -> pd.Series:
     return pd.Series(None, index=index.index, dtype="object")
 
 
-def unreadable_payments_note(ctx, invoice_keys: pd.Series) -> pd.Series:
-    """For each invoice, " Payments row 84 names this invoice but could not be read, ..." when a
-    left-out payment row names it (its money is not counted until the row is corrected), else ""."""
-    rows = ctx.left_out.get("Payments")
-    if rows is None or rows.empty:
-        return pd.Series("", index=invoice_keys.index, dtype="object")
-    named = rows["invoice_key"].fillna(rows["claim_key"]).astype("object")
-    sources = rows["source"].astype("object")[named.notna()]
-    named = named[named.notna()]
-    out = pd.Series("", index=invoice_keys.index, dtype="object")
-    if named.empty:
-        return out
-    where = sources.groupby(named.to_numpy(), sort=False).agg(" and ".join)
-    count = named.value_counts()
-    found = invoice_keys.map(where)
-    hit = found.notna().to_numpy()
-    tail = invoice_keys[hit].map(count).gt(1).map({
-        True: " name this invoice but could not be read, so their money is not counted until "
-              "they are corrected.",
-        False: " names this invoice but could not be read, so its money is not counted until it "
-               "is corrected."})
-    out[hit] = " " + found[hit].astype(str) + tail
+
+_LINE_SAYS = (  # one row, several rows
+    " of this invoice could not be read, so its amount is not counted until it is corrected.",
+    (" of this invoice could not be read, so their amounts are not counted until they are "
+     "corrected."))
+_PAYMENT_SAYS = (
+    (" names this invoice but could not be read, so its money is not counted until it is "
+     "corrected."),
+    (" name this invoice but could not be read, so their money is not counted until they are "
+     "corrected."))
+
+
+def _listing(sources: pd.Series) -> str:
+    items = list(dict.fromkeys(sources))
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def unreadable_note(ctx, invoices: pd.DataFrame) -> pd.Series:
+    """For each invoice row of `invoices` (invoice_totals rows), a sentence when rows that could
+    not be read belong to it — a line of the invoice, or a payment naming its invoice or claim
+    number in any column — because its balance leaves them out until they are corrected; else ""."""
+    out = pd.Series("", index=invoices.index, dtype="object")
+    numbers = pd.concat([pd.DataFrame({"invoice_key": invoices["invoice_key"].to_numpy(),
+                                       "key": invoices[k].to_numpy(dtype=object)})
+                         for k in ("invoice_key", "claim_key")], ignore_index=True).dropna()
+    notes = []
+    for sheet, fields, says in (("Invoices", ("invoice_key",), _LINE_SAYS),
+                                ("Payments", ("invoice_key", "claim_key", "reference_key"),
+                                 _PAYMENT_SAYS)):
+        rows = ctx.left_out.get(sheet)
+        if rows is None or rows.empty:
+            continue
+        named = pd.concat([pd.DataFrame({"key": rows[f].to_numpy(dtype=object),
+                                         "source": rows["source"].to_numpy(dtype=object)})
+                           for f in fields], ignore_index=True).dropna()
+        pairs = numbers.merge(named, on="key").drop_duplicates(["invoice_key", "source"])
+        if pairs.empty:
+            continue
+        grouped = pairs.groupby("invoice_key", sort=False)["source"]
+        text = grouped.agg(_listing) + grouped.size().gt(1).map({False: says[0], True: says[1]})
+        notes.append(invoices["invoice_key"].map(text).fillna(""))
+    for note in notes:
+        out = out + np.where(note != "", " " + note, "")
     return out

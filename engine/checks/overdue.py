@@ -14,7 +14,7 @@ from engine.checks._common import (
     days_between,
     invoice_fields,
     money,
-    unreadable_payments_note,
+    unreadable_note,
 )
 from engine.context import Context
 from engine.findings import severity_by_days
@@ -42,7 +42,7 @@ def check(ctx: Context) -> pd.DataFrame:
         "explanation": ("Invoice " + hit["invoice"] + " (" + money(hit["balance_cents"])
                         + ") was due " + day_text(hit["due_date"]) + " and nothing has been paid; it is "
                         + days.astype(str) + " days overdue."
-                        + unreadable_payments_note(ctx, hit["invoice_key"])),
+                        + unreadable_note(ctx, hit)),
         "action": hit["self_pay"].map({True: "Send the patient a statement or reminder call.",
                                        False: "Check the claim status with the payer and resubmit "
                                               "if it was never received."}),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.checks._common import invoice_fields, money
+from engine.checks._common import invoice_fields, money, unreadable_note
 from engine.context import Context
 
 TYPE = "OVERPAID"
@@ -32,7 +32,8 @@ def check(ctx: Context) -> pd.DataFrame:
         "actual": hit["paid_cents"] + hit["adjusted_cents"],
         "explanation": ("Invoice " + hit["invoice"] + " was billed " + money(hit["billed_cents"])
                         + " but " + money(hit["paid_cents"] + hit["adjusted_cents"])
-                        + " has been paid or adjusted: a credit balance of " + money(credit) + "."),
+                        + " has been paid or adjusted: a credit balance of " + money(credit) + "."
+                        + unreadable_note(ctx, hit)),
         "action": "Refund the credit balance to whoever overpaid, or re-apply it to another open "
                   "invoice of the same patient.",
     })

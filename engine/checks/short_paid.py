@@ -13,7 +13,7 @@ from engine.checks._common import (
     days_between,
     invoice_fields,
     money,
-    unreadable_payments_note,
+    unreadable_note,
 )
 from engine.context import Context
 from engine.findings import severity_by_days
@@ -49,7 +49,7 @@ def check(ctx: Context) -> pd.DataFrame:
                         + " and " + money(hit["paid_cents"]) + " of "
                         + money(hit["billed_cents"] - hit["adjusted_cents"])
                         + " has been paid, leaving " + money(hit["balance_cents"]) + " open."
-                        + unreadable_payments_note(ctx, hit["invoice_key"])),
+                        + unreadable_note(ctx, hit)),
         "action": hit["self_pay"].map({
             True: "Bill the patient for the remaining balance or set up a payment plan.",
             False: "Bill the remaining balance to the patient or secondary payer, or write it off "

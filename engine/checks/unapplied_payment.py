@@ -26,22 +26,21 @@ def check(ctx: Context) -> pd.DataFrame:
     cand = (ctx.match_candidates.sort_values("confidence", ascending=False, kind="mergesort")
             .drop_duplicates("payment_index").set_index("payment_index"))
     inv_names = ctx.invoice_totals.set_index("invoice_key")["invoice"]
-    best = hit.index.to_series().map(cand["invoice_key"]).map(inv_names)
+    best = hit.index.to_series().map(cand["invoice_key"]).map(inv_names).astype("object")
     conf = hit.index.to_series().map(cand["confidence"])
     hint = ("; the closest invoice is " + best + " at "
             + (conf * 100).round().astype("Int64").astype(str) + "% confidence, below the "
             + f"{round(ctx.settings.match_threshold * 100)}% needed").fillna("")
-    named = hit["invoice"].fillna(hit["reference"])
+    named = hit["invoice"].fillna(hit["reference"]).astype("object")
     said = ("it names " + named + ", which matches no invoice").where(named.notna(),
                                                                           "it names no invoice")
-    unreadable = _unreadable_rows(ctx)
-    if len(unreadable):
-        row = pd.Series(pd.NA, index=hit.index, dtype="object")
-        for field in ("reference_key", "claim_key", "invoice_key"):  # the invoice field wins
-            row = hit[field].map(unreadable).where(lambda r: r.notna(), row)
-        said = ("it names " + named + ", whose row could not be read (" + row
+    if len(ctx.waiting):
+        waiting = ctx.waiting.set_index("payment_index")
+        wanted = hit.index.to_series().map(waiting["named"]).astype("object")
+        row = hit.index.to_series().map(waiting["source"]).astype("object")
+        said = ("it names " + wanted + ", whose row could not be read (" + row
                 + "); once that row is corrected the payment can be applied").where(
-                    row.notna(), said)
+                    wanted.notna(), said)
     return pd.DataFrame({
         "type": TYPE,
         "severity": "medium",
@@ -56,16 +55,3 @@ def check(ctx: Context) -> pd.DataFrame:
                   "payment, or refund it if it is not ours.",
     })
 
-
-def _unreadable_rows(ctx: Context) -> pd.Series:
-    """Where each invoice or claim number of the left-out invoice rows is (key → "Invoices row
-    9"), for numbers no readable invoice has."""
-    rows = ctx.left_out.get("Invoices")
-    if rows is None or rows.empty:
-        return pd.Series([], dtype="object")
-    known = set(ctx.invoice_totals["invoice_key"]) | set(ctx.invoice_totals["claim_key"].dropna())
-    parts = [pd.Series(rows["source"].to_numpy(), index=rows[k].to_numpy())
-             for k in ("invoice_key", "claim_key") if k in rows]
-    where = pd.concat(parts) if parts else pd.Series([], dtype="object")
-    where = where[where.index.notna() & ~where.index.isin(known)]
-    return where[~where.index.duplicated(keep="first")]

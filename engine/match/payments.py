@@ -11,9 +11,9 @@
 
 Every application carries `method` and `confidence`; below `match_threshold` nothing is applied
 (the candidate is kept for the explanation). A payment naming an invoice whose row could not be
-read (`unreadable`: the keys of invoice rows the reader left out) waits for that row to be
-corrected: stages 3 and 4 would otherwise put its money on a neighbouring invoice number of the
-same patient and amount, and that invoice would look paid. A payment is applied in full or not at all, so for
+read (`waiting`, see engine.normalise.waiting_payments) waits for that row to be corrected:
+stages 3 and 4 would otherwise put its money on a neighbouring invoice number of the same patient
+and amount, and that invoice would look paid. A payment is applied in full or not at all, so for
 every payment the applied amounts add up to exactly its amount or to zero. A recorded invoice
 that the evidence contradicts (another patient's invoice, or one the payment would overpay while
 another invoice of the payer's patient fits exactly) becomes a misapplication: the money is
@@ -341,9 +341,9 @@ def _misapplications(p: pd.DataFrame, inv: pd.DataFrame, applied: pd.DataFrame,
 
 
 def match_payments(invoices: pd.DataFrame, payments: pd.DataFrame, settings: Settings,
-                   unreadable: frozenset[str] = frozenset()) -> Matches:
+                   waiting: frozenset = frozenset()) -> Matches:
     """Apply every payment (not duplicates) to invoices; see the module docstring for the stages.
-    `unreadable`: invoice/claim keys of invoice rows left out as unreadable."""
+    `waiting`: labels of payments that name an unreadable invoice row (stages 1–2 only)."""
     pending = payments[~payments["duplicate"] & payments["amount_cents"].notna()]
     refs = _references(pending)
     names = _invoice_names(invoices)
@@ -365,7 +365,6 @@ def match_payments(invoices: pd.DataFrame, payments: pd.DataFrame, settings: Set
         return (billed - paid.reindex(billed.index).fillna(0)).astype("int64")
 
     left = pending[~pending.index.isin(stage12["payment_index"])]
-    waiting = refs["payment_index"][refs["key"].isin(unreadable - set(names["key"]))]
     left = left[~left.index.isin(waiting)]
     fuzzy_ok, fuzzy_no = _fuzzy_matches(left, invoices, refs, names, open_balances(), settings)
     applied.append(fuzzy_ok)

@@ -192,3 +192,47 @@ def test_an_overdue_invoice_says_which_unreadable_payment_rows_name_it():
     # without unreadable rows nothing is added
     plain = run([inv(1, "1", 100.0)], [pay("P2", "INV-9", "9", 40.0)])
     assert plain[plain["type"] == "OVERDUE"].iloc[0]["explanation"].endswith("days overdue.")
+
+
+def _explained(findings, kind):
+    return findings[findings["type"] == kind].iloc[0]["explanation"]
+
+
+def test_no_readable_invoice_at_all_still_gives_findings():
+    f = run([inv(1, "1", "TBD")], [pay("P1", "INV-1", "1", 100.0)])
+    assert types(f) == ["INVALID_ROW", "UNAPPLIED_PAYMENT"]
+    assert "it names INV-1, whose row could not be read (Invoices row 2)" in \
+        _explained(f, "UNAPPLIED_PAYMENT")
+    assert types(run([], [pay("P1", "INV-1", "1", 100.0)])) == ["UNAPPLIED_PAYMENT"]
+
+
+def test_the_message_shows_the_number_that_names_the_unreadable_row():
+    # named in the Reference column while the Invoice column holds another number
+    f = run([inv(10023, "1", 100.0), inv(10032, "1", "TBD")],
+            [pay("P1", "INV-9", "1", 100.0, ref="INV-10032")])
+    assert "it names INV-10032, whose row could not be read (Invoices row 3)" in \
+        _explained(f, "UNAPPLIED_PAYMENT")
+    # named only by its claim number, in the Claim column
+    f = reconcile_rows({
+        "Invoices": [INVOICE_HEADER + ["Claim"], inv(10023, "1", 100.0) + ["C-1"],
+                     inv(10032, "1", "TBD") + ["C-2"]],
+        "Payments": [PAYMENT_HEADER + ["Claim"], pay("P1", None, "1", 100.0) + ["C-2"]]}).findings
+    assert "it names C-2, whose row could not be read (Invoices row 3)" in \
+        _explained(f, "UNAPPLIED_PAYMENT")
+
+
+def test_a_check_number_equal_to_an_unreadable_invoice_number_of_another_patient_is_no_name():
+    f = run([inv(1001, "1", 100.0), inv(5555, "2", "TBD")],
+            [pay("P1", None, "1", 100.0, ref="5555")])
+    assert types(f) == ["INVALID_ROW"]  # P1 is applied to 1001 by patient, amount and date
+
+
+def test_unreadable_rows_of_an_invoice_are_named_where_its_balance_is_judged():
+    # a line of INV-5 could not be read: its credit balance is not yet a refund to make
+    f = run([inv(5, "5", 60.0), inv(5, "5", "TBD")], [pay("P1", "INV-5", "5", 100.0)])
+    assert _explained(f, "OVERPAID").endswith(
+        "credit balance of $40.00. Invoices row 3 of this invoice could not be read, so its "
+        "amount is not counted until it is corrected.")
+    # an unreadable payment naming the invoice only in its Reference column
+    f = run([inv(1, "1", 100.0)], [pay("P1", None, "1", "TBD", ref="INV-1")])
+    assert "Payments row 2 names this invoice but could not be read" in _explained(f, "OVERDUE")
