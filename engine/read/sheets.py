@@ -324,10 +324,12 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
                      out[drop].reindex(columns=columns_of(sheet)))
 
 
-# finding column ← the sheet's field that identifies the row (as far as it could be read)
+# finding column ← the sheet's field that identifies the row (as far as it could be read), as
+# the other findings fill them: a payment's reference is its trace, a patient ID stands in for a
+# missing name
 _IDENTIFIERS = (("invoice", "invoice"), ("claim", "claim"), ("payment", "payment_id"),
-                ("trace", "trace"), ("plan", "plan"), ("patient", "patient"),
-                ("patient", "patient_id"), ("payer", "payer"))
+                ("trace", "trace"), ("trace", "reference"), ("plan", "plan"),
+                ("patient", "patient"), ("patient", "patient_id"), ("payer", "payer"))
 
 
 def _identified(findings: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
@@ -338,6 +340,10 @@ def _identified(findings: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
         if field in of_row:
             values = pd.Series(of_row[field].to_numpy(dtype=object), index=findings.index)
             findings[column] = findings[column].fillna(values) if column in findings else values
+    if "claim" in findings and "invoice" in findings:  # a claim that is the invoice number: blank
+        claim = findings["claim"].to_numpy(dtype=object).copy()
+        claim[(findings["claim"] == findings["invoice"]).to_numpy(dtype=bool)] = None
+        findings["claim"] = pd.Series(claim, index=findings.index, dtype=object)
     return findings
 
 

@@ -94,8 +94,8 @@ def test_invalid_row_names_the_sheet_as_the_workbook_does(make_workbook):
 def test_rows_left_out_are_kept_aside_and_their_findings_say_whose_row(make_workbook):
     inputs = read_workbook(make_workbook({
         "Invoices": [["Invoice", "Amount", "Patient ID"], ["A-1", 1, "7"], ["A-2", "TBD", "8"]],
-        "Payments": [["Payment ID", "Amount", "Date", "Invoice", "Patient ID"],
-                     ["P-9", "n/a", D, "A-1", "7"], ["P-10", 5, "soon", "A-2", None]],
+        "Payments": [["Payment ID", "Amount", "Date", "Invoice", "Patient ID", "Reference"],
+                     ["P-9", "n/a", D, "A-1", "7", "CHK-4"], ["P-10", 5, "soon", "A-2", None, None]],
     }))
     assert inputs.tables["Invoices"]["invoice"].tolist() == ["A-1"]
     assert inputs.left_out["Invoices"][["invoice", "invoice_key", "row"]].values.tolist() == [
@@ -104,6 +104,7 @@ def test_rows_left_out_are_kept_aside_and_their_findings_say_whose_row(make_work
     f = inputs.invalid.set_index("source")
     assert (f.loc["Invoices row 3", "invoice"], f.loc["Invoices row 3", "patient"]) == ("A-2", "8")
     assert (f.loc["Payments row 2", "payment"], f.loc["Payments row 2", "invoice"]) == ("P-9", "A-1")
+    assert f.loc["Payments row 2", "trace"] == "CHK-4"  # its reference, as on payment findings
     assert f.loc["Payments row 3", "payment"] == "P-10"
     assert "Deposits" not in inputs.left_out
 
@@ -292,3 +293,12 @@ def test_an_identifier_equal_to_another_in_its_row_is_one_object(make_workbook):
     assert first["invoice"] is first["invoice_key"] is first["claim"] is first["claim_key"]
     assert (second["invoice"], second["invoice_key"], second["claim"], second["claim_key"]) == (
         "INV-1002", "INV1002", "CLM 7", "CLM7")
+
+
+def test_an_unreadable_rows_claim_equal_to_its_invoice_number_is_not_repeated(make_workbook):
+    inputs = read_workbook(make_workbook({
+        "Invoices": [["Invoice", "Amount", "Claim"], ["A-1", "TBD", "A-1"], ["A-2", "TBD", "C-2"]],
+    }))
+    f = inputs.invalid.set_index("source")
+    assert f.loc["Invoices row 2", "claim"] is None
+    assert f.loc["Invoices row 3", "claim"] == "C-2"
