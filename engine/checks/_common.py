@@ -92,7 +92,6 @@ def deposit_column(ctx, index: pd.Series, column: str) -> pd.Series:
     return pd.Series(None, index=index.index, dtype="object")
 
 
-
 _LINE_SAYS = (  # one row, several rows
     " of this invoice could not be read, so its amount is not counted until it is corrected.",
     (" of this invoice could not be read, so their amounts are not counted until they are "
@@ -114,10 +113,11 @@ def unreadable_note(ctx, invoices: pd.DataFrame) -> pd.Series:
     not be read belong to it — a line of the invoice, or a payment naming its invoice or claim
     number in any column — because its balance leaves them out until they are corrected; else ""."""
     out = pd.Series("", index=invoices.index, dtype="object")
+    if not ctx.left_out:
+        return out
     numbers = pd.concat([pd.DataFrame({"invoice_key": invoices["invoice_key"].to_numpy(),
                                        "key": invoices[k].to_numpy(dtype=object)})
                          for k in ("invoice_key", "claim_key")], ignore_index=True).dropna()
-    notes = []
     for sheet, fields, says in (("Invoices", ("invoice_key",), _LINE_SAYS),
                                 ("Payments", ("invoice_key", "claim_key", "reference_key"),
                                  _PAYMENT_SAYS)):
@@ -132,7 +132,6 @@ def unreadable_note(ctx, invoices: pd.DataFrame) -> pd.Series:
             continue
         grouped = pairs.groupby("invoice_key", sort=False)["source"]
         text = grouped.agg(_listing) + grouped.size().gt(1).map({False: says[0], True: says[1]})
-        notes.append(invoices["invoice_key"].map(text).fillna(""))
-    for note in notes:
-        out = out + np.where(note != "", " " + note, "")
+        note = invoices["invoice_key"].map(text)
+        out = out + np.where(note.notna(), " " + note.fillna(""), "")
     return out

@@ -54,4 +54,3 @@ def check(ctx: Context) -> pd.DataFrame:
         "action": "Find the invoice this payment belongs to and record its invoice number on the "
                   "payment, or refund it if it is not ours.",
     })
-
