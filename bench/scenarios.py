@@ -250,7 +250,10 @@ def button(workbook: str) -> dict:
     (tests/excel/fake_xlwings.py) holding `workbook`: the engine's own cost of a click, not
     Excel's (a real Excel adds its COM/Office.js calls). The fake keeps each written block as
     passed and stores it cell by cell only when looked at; that storing is Excel's side of the
-    click and is timed apart (`excel_store_seconds`), after the click."""
+    click and is timed apart (`excel_store_seconds`), after the click. Likewise its own work
+    when the adapter asks for a sheet's used range and values (a dict of cells turned into rows;
+    a real Excel hands out its grid) is counted by the fake (`book.excel_cpu`) and taken out of
+    the click's CPU time (`excel_read_cpu`); wall time is reported as measured."""
     try:
         import engine.excel as excel
     except ImportError:
@@ -265,9 +268,11 @@ def button(workbook: str) -> dict:
     t, c = time.perf_counter(), time.process_time()
     excel.run(book, as_of=AS_OF)
     seconds, cpu = time.perf_counter() - t, time.process_time() - c
+    excel_read = book.excel_cpu
     t = time.perf_counter()
     cells = sum(len(sheet.cells) for sheet in book.sheets)
-    return {"seconds": seconds, "cpu": cpu, "excel_store_seconds": time.perf_counter() - t,
+    return {"seconds": seconds, "cpu": cpu - excel_read, "click_cpu": cpu,
+            "excel_read_cpu": excel_read, "excel_store_seconds": time.perf_counter() - t,
             "cells_after": cells}
 
 

@@ -56,3 +56,16 @@ def test_the_api_escape_hatch_is_refused():
         _ = sheet.api
     with pytest.raises(ForbiddenAPI):
         _ = sheet.range("A1").api
+
+
+def test_its_own_reading_time_is_counted_apart_and_only_once(monkeypatch):
+    import fake_xlwings
+    ticks = iter(range(100))
+    monkeypatch.setattr(fake_xlwings.time, "process_time", lambda: float(next(ticks)))
+    book, sheet = _book()
+    sheet.used_range.options(ndim=2).value  # used_range: one tick; value (reads cells): one
+    assert book.excel_cpu == 2.0
+    sheet.range((3, 2)).value = 7  # writing is recorded, not counted here
+    with pytest.raises(ForbiddenAPI):
+        _ = sheet.used_range.options(ndim=2).value
+    assert book.excel_cpu == 4.0 and book._excel_depth == 0
