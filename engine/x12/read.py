@@ -428,7 +428,9 @@ class _Reader:
     # -- segment handlers ----------------------------------------------------------------------
     def close_tx(self, number: int | None, truncated: bool) -> None:
         if self.tx is not None and truncated:
-            self.problem(number, "SE", "transaction has no SE segment; the file may be cut off")
+            # what follows the cut (claims, their money) is missing, not merely unreadable
+            self.problem(number, "SE", "transaction has no SE segment; the file may be cut off "
+                                       "and any claims after this point are missing", "high")
         self.tx = None
         self.claim = None
         self.line = None

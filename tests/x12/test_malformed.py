@@ -51,6 +51,7 @@ def test_segments_outside_transaction_and_truncated_file(make_835, balanced_body
     assert "outside a transaction" in first["message"] and first["severity"] == "high"
     assert first["segment"] == 23
     assert "no SE" in r.problems["message"].iloc[-1]
+    assert r.problems["severity"].iloc[-1] == "high"  # as high as the unbalanced total it causes
     garbage_first = read_835(("garbage~" + text).encode(), "g.835")
     assert len(garbage_first.claims) == 2
     assert garbage_first.problems["message"].tolist() == [
