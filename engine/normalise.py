@@ -22,7 +22,9 @@ def invoice_totals(invoices: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """One row per invoice: billed total, the first line's identity and dates, the due date."""
     lines = invoices.sort_values("row", kind="mergesort")
     g = lines.groupby("invoice_key", sort=False, dropna=True)
-    first = g.first()
+    first = g[["invoice", "claim", "claim_key", "patient", "patient_key", "patient_id",
+               "patient_id_key", "payer", "payer_key", "sheet", "row", "source"]].first()
+    dates = g[["service_date", "invoice_date", "due_date"]].min()
     out = pd.DataFrame({
         "invoice": first["invoice"],
         "claim": first["claim"].fillna(first["invoice"]),
@@ -32,9 +34,9 @@ def invoice_totals(invoices: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         "patient_id_key": first["patient_id_key"],
         "payer": first["payer"],
         "payer_key": first["payer_key"],
-        "service_date": g["service_date"].min(),
-        "invoice_date": g["invoice_date"].min(),
-        "stated_due_date": g["due_date"].min(),
+        "service_date": dates["service_date"],
+        "invoice_date": dates["invoice_date"],
+        "stated_due_date": dates["due_date"],
         "billed_cents": g["amount_cents"].sum().astype("Int64"),
         "lines": g.size().astype("int64"),
         "sheet": first["sheet"],
@@ -43,7 +45,8 @@ def invoice_totals(invoices: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     })
     out.index.name = "invoice_key"
     out = out.reset_index()
-    out["claim_key"] = first["claim_key"].fillna(pd.Series(first.index, index=first.index)).to_numpy()
+    claim_key = first["claim_key"].to_numpy()
+    out["claim_key"] = np.where(pd.isna(claim_key), first.index.to_numpy(), claim_key)
     terms = pd.to_timedelta(settings.terms_days, unit="D")
     base = out["invoice_date"].fillna(out["service_date"])
     out["due_date"] = out["stated_due_date"].fillna(base + terms)
@@ -58,48 +61,43 @@ def prepare_payments(payments: pd.DataFrame) -> pd.DataFrame:
     write-off posted under an insurer's name) and `duplicate`.
     """
     p = payments.copy(deep=False)  # copy-on-write: new columns only
-    label = p["payment_id"].copy()
-    unnamed = label.isna()
-    label[unnamed] = "Payments row " + p.loc[unnamed, "row"].astype(str)
-    p["payment"] = label
-    method = p["method"].fillna("")
-    is_adjustment = _contains(method, _ADJUSTMENT)
-    is_patient = (p["payer_key"].isna() | p["payer_key"].isin(_PATIENT_PAYERS)
-                  | (p["payer_key"] == p["patient_key"]) | _contains(method, _PATIENT_METHODS))
-    p["kind"] = "insurance"
-    p.loc[is_patient, "kind"] = "patient"
-    p.loc[is_adjustment, "kind"] = "adjustment"
+    label = p["payment_id"].to_numpy(copy=True)
+    unnamed = pd.isna(label)
+    label[unnamed] = ["Payments row " + str(row) for row in p["row"].to_numpy()[unnamed]]
+    p["payment"] = pd.Series(label, index=p.index, dtype=p["payment_id"].dtype)
+    is_adjustment, patient_method = _contains(p["method"].fillna(""), _ADJUSTMENT, _PATIENT_METHODS)
+    payer = p["payer_key"]
+    is_patient = (payer.isna().to_numpy() | payer.isin(_PATIENT_PAYERS).to_numpy()
+                  | (payer.to_numpy() == p["patient_key"].to_numpy()) | patient_method)
+    p["kind"] = np.where(is_adjustment, "adjustment", np.where(is_patient, "patient", "insurance"))
     # a write-off on the payer's behalf: what a remittance's contractual reduction also says
     p["payer_adjustment"] = is_adjustment & ~is_patient
-    p["duplicate"] = _duplicates(p)
+    p["duplicate"] = _duplicates(p, is_adjustment)
     return p
 
 
-def _contains(text: pd.Series, pattern: str) -> pd.Series:
+def _contains(text: pd.Series, *patterns: str) -> list[np.ndarray]:
     """`str.contains` run once per distinct value: a payments sheet uses a handful of methods."""
     codes, distinct = pd.factorize(text)
-    hit = pd.Series(distinct, dtype="str").str.contains(pattern, regex=True).to_numpy(dtype=bool)
-    return pd.Series(hit[codes] if len(distinct) else np.zeros(len(text), dtype=bool),
-                     index=text.index)
+    distinct = pd.Series(distinct, dtype="str")
+    return [distinct.str.contains(pattern, regex=True).to_numpy(dtype=bool)[codes]
+            for pattern in patterns]
 
 
-def _duplicates(p: pd.DataFrame) -> pd.Series:
+def _duplicates(p: pd.DataFrame, is_adjustment: np.ndarray) -> pd.Series:
     """The second and later postings of the same money: same payer, amount, reference and target.
 
     One EFT paying several claims of equal amount is normal, so the target (invoice or claim)
     must be the same too, and a posting without a reference is never called a duplicate.
     """
     target = p["invoice_key"].fillna(p["claim_key"])
-    eligible = p["reference_key"].notna() & target.notna() & (p["kind"] != "adjustment")
+    eligible = p["reference_key"].notna().to_numpy() & target.notna().to_numpy() & ~is_adjustment
     keys = pd.DataFrame({
         "payer": p["payer_key"].fillna(""), "amount": p["amount_cents"],
-        "ref": p["reference_key"], "target": target,
-    })[eligible]
-    order = p.loc[eligible].sort_values(["date", "row"], kind="mergesort").index
-    dup = keys.loc[order].duplicated(keep="first")
-    out = pd.Series(False, index=p.index)
-    out[dup[dup].index] = True
-    return out
+        "ref": p["reference_key"], "target": target, "date": p["date"], "row": p["row"],
+    })[eligible].sort_values(["date", "row"], kind="mergesort")
+    dup = keys.duplicated(["payer", "amount", "ref", "target"], keep="first")
+    return dup.reindex(p.index, fill_value=False)
 
 
 WAITING_COLUMNS = ("payment_index", "named", "source")

@@ -60,33 +60,36 @@ def _empty() -> pd.DataFrame:
         "recorded_invoice_key": pd.Series([], dtype="str")})
 
 
-def _typed(col: pd.Series, keep: np.ndarray) -> np.ndarray:
-    """A number as typed, ignoring case and surrounding spaces, where `keep` (it has a key)."""
-    values = col.to_numpy(dtype=object)[keep]
-    return np.array([v.strip().upper() for v in values], dtype=object)
-
-
 def _references(p: pd.DataFrame) -> pd.DataFrame:
-    """Long table of what each payment names: (payment_index, field, raw, key)."""
+    """Long table of what each payment names: (payment_index, field, field_priority, raw, key)."""
     parts = []
     for field in ("invoice", "claim", "reference"):
         key = p[f"{field}_key"]
         has = key.notna().to_numpy()
         parts.append(pd.DataFrame({"payment_index": p.index[has], "field": field,
-                                   "raw": _typed(p[field], has), "key": key.to_numpy()[has]}))
+                                   "field_priority": _FIELD_PRIORITY[field],
+                                   "raw": p[field].to_numpy()[has], "key": key.to_numpy()[has]}))
     return pd.concat(parts, ignore_index=True)
 
 
 def _invoice_names(inv: pd.DataFrame) -> pd.DataFrame:
-    """Long table of the numbers an invoice answers to: its invoice number and its claim number."""
-    parts = []
-    for number, key, target in (("invoice", "invoice_key", "invoice"),
-                                ("claim", "claim_key", "claim")):
-        has = inv[key].notna().to_numpy()
-        parts.append(pd.DataFrame({"invoice_key": inv["invoice_key"].to_numpy()[has],
-                                   "raw": _typed(inv[number], has),
-                                   "key": inv[key].to_numpy()[has], "target": target}))
-    return pd.concat(parts, ignore_index=True).drop_duplicates(["invoice_key", "key"])
+    """Long table of the numbers an invoice answers to: its invoice number and its claim number
+    (invoice_key, raw, key); an invoice without a claim number answers to its invoice number."""
+    invoice_key = inv["invoice_key"].to_numpy()
+    claim_key = inv["claim_key"].to_numpy()
+    has_claim = ~pd.isna(claim_key) & (claim_key != invoice_key)
+    return pd.DataFrame({
+        "invoice_key": np.concatenate([invoice_key, invoice_key[has_claim]]),
+        "raw": np.concatenate([inv["invoice"].to_numpy(), inv["claim"].to_numpy()[has_claim]]),
+        "key": np.concatenate([invoice_key, claim_key[has_claim]])})
+
+
+def _same_typed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether two numbers were typed the same, ignoring case and surrounding spaces."""
+    same = a == b
+    differ = np.flatnonzero(~same)  # few: most are typed identically
+    same[differ] = [x.strip().upper() == y.strip().upper() for x, y in zip(a[differ], b[differ])]
+    return same
 
 
 def _reference_matches(p: pd.DataFrame, refs: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
@@ -94,25 +97,28 @@ def _reference_matches(p: pd.DataFrame, refs: pd.DataFrame, names: pd.DataFrame)
     m = refs.merge(names, on="key", suffixes=("", "_inv"))
     if m.empty:
         return _empty()
-    exact = m["raw"] == m["raw_inv"]
-    m["method"] = np.where(exact, "exact " + m["field"], "normalised " + m["field"])
-    base = np.where(exact, 1.0, 0.96)
-    m["confidence"] = base - m["field"].map(_FIELD_PRIORITY).to_numpy() * 0.01
-    m["priority"] = m["field"].map(_FIELD_PRIORITY) * 2 + (~exact).astype(int)
+    m["exact"] = _same_typed(m["raw"].to_numpy(), m["raw_inv"].to_numpy())
+    m["priority"] = m["field_priority"].to_numpy() * 2 + ~m["exact"].to_numpy()
     m = m.sort_values(["payment_index", "priority"], kind="mergesort")
-    best = m.drop_duplicates("payment_index").reset_index(drop=True)
+    payment, priority, invoice = (m[c].to_numpy() for c in ("payment_index", "priority", "invoice_key"))
+    first = np.r_[True, payment[1:] != payment[:-1]]
+    best_at = np.flatnonzero(first)  # each payment's best row
+    best_of = best_at[np.cumsum(first) - 1]  # for every row, its payment's best row
     # the same best priority pointing at two invoices is ambiguous
-    best_priority = m["payment_index"].map(best.set_index("payment_index")["priority"])
-    top = m[m["priority"].to_numpy() == best_priority.to_numpy()]
-    n = top.drop_duplicates(["payment_index", "invoice_key"])["payment_index"].value_counts()
-    best = best[best["payment_index"].map(n) == 1]
-    best["recorded_invoice_key"] = np.where(best["field"] == "invoice", best["invoice_key"], None)
-    best["applied_cents"] = p.loc[best["payment_index"], "amount_cents"].to_numpy()
-    return best[list(APPLICATION_COLUMNS)]
+    rival = (priority == priority[best_of]) & (invoice != invoice[best_of])
+    best_at = best_at[~np.isin(best_at, best_of[rival])]
+    best = m.iloc[best_at]
+    field, exact = best["field"], best["exact"].to_numpy()
+    return pd.DataFrame({
+        "payment_index": payment[best_at], "invoice_key": invoice[best_at],
+        "applied_cents": p.loc[payment[best_at], "amount_cents"].to_numpy(),
+        "method": np.where(exact, "exact " + field, "normalised " + field),
+        "confidence": np.where(exact, 1.0, 0.96) - best["field_priority"].to_numpy() * 0.01,
+        "recorded_invoice_key": np.where(field == "invoice", invoice[best_at], None)})
 
 
-def _patient_match(p: pd.DataFrame, inv: pd.DataFrame) -> pd.Series:
-    """1 same patient, 0 different, 0.5 when the payment names no patient.
+def _patient_match(p: pd.DataFrame, inv: pd.DataFrame) -> np.ndarray:
+    """Row by row, 1 same patient, 0 different, 0.5 when the payment names no patient.
 
     Same patient: the same patient ID, or the same name where one side has no ID — two IDs that
     differ are two patients whatever their names (common names repeat in a large practice)."""
@@ -122,8 +128,7 @@ def _patient_match(p: pd.DataFrame, inv: pd.DataFrame) -> pd.Series:
     same_id = has_id & inv_has_id & (pid == ipid)
     same_name = ~pd.isna(pn) & (pn == ipn) & ~(has_id & inv_has_id)
     unknown = ~has_id & pd.isna(pn)
-    out = np.where(same_id | same_name, 1.0, np.where(unknown, 0.5, 0.0))
-    return pd.Series(out, index=p.index)
+    return np.where(same_id | same_name, 1.0, np.where(unknown, 0.5, 0.0))
 
 
 def _date_ok(pay_date: pd.Series, inv: pd.DataFrame) -> np.ndarray:
@@ -149,24 +154,22 @@ def _same_patient(pay: pd.DataFrame, inv: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(blocks, ignore_index=True).drop_duplicates()
 
 
-def _amount_block(refs: pd.DataFrame, pay: pd.DataFrame, inv: pd.DataFrame,
-                  names: pd.DataFrame) -> pd.DataFrame | None:
+def _amount_block(refs: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame | None:
     """Reference/invoice-number pairs similar enough (≥ FUZZY_FLOOR) among invoices whose open
-    balance equals the payment, the AMOUNT_BLOCK_KEEP most similar per reference. A few visit
-    fees repeat across thousands of invoices, so the pairs are scored per amount, a slice of
-    payments at a time, with rapidfuzz's matrix scorer: time grows with the pairs but memory
-    stays bounded."""
-    q = refs.merge(pay[["amount_cents"]], left_on="payment_index", right_index=True)
-    c = names.merge(inv[["invoice_key", "open_cents"]], on="invoice_key")
-    c = c[c["open_cents"].isin(q["amount_cents"])]
-    by_amount = dict(tuple(c.groupby("open_cents", sort=False)))
-    out = []
-    for amount, qa in q[q["amount_cents"].isin(by_amount)].groupby("amount_cents", sort=False):
-        ca = by_amount[amount]
-        choices = ca["inv_key"].tolist()
-        for lo in range(0, len(qa), AMOUNT_BLOCK_SLICE):
-            chunk = qa.iloc[lo:lo + AMOUNT_BLOCK_SLICE]
-            scores = process.cdist(chunk["key"].tolist(), choices,
+    balance equals the payment (`refs` carry the payment's amount_cents, `names` the invoice's
+    open_cents), the AMOUNT_BLOCK_KEEP most similar per reference. A few visit fees repeat across
+    thousands of invoices, so the pairs are scored per amount, a slice of payments at a time, with
+    rapidfuzz's matrix scorer: time grows with the pairs but memory stays bounded."""
+    q = refs[refs["amount_cents"].isin(names["open_cents"]).to_numpy()]
+    c = names[names["open_cents"].isin(q["amount_cents"]).to_numpy()]
+    q_keys, c_keys = q["key"].to_numpy(), c["inv_key"].to_numpy()
+    c_by_amount = c.groupby("open_cents", sort=False).indices
+    hit_q, hit_c, sims = [], [], []
+    for amount, rows in q.groupby("amount_cents", sort=False).indices.items():
+        choices = c_by_amount[amount]
+        for lo in range(0, len(rows), AMOUNT_BLOCK_SLICE):
+            chunk = rows[lo:lo + AMOUNT_BLOCK_SLICE]
+            scores = process.cdist(q_keys[chunk].tolist(), c_keys[choices].tolist(),
                                    scorer=OSA.normalized_similarity,
                                    score_cutoff=FUZZY_FLOOR, dtype=np.float64)
             if scores.shape[1] > AMOUNT_BLOCK_KEEP:  # the nearest numbers of each reference only
@@ -176,31 +179,40 @@ def _amount_block(refs: pd.DataFrame, pay: pd.DataFrame, inv: pd.DataFrame,
                 scores = np.where(kept, scores, 0.0)
             i, j = np.nonzero(scores >= FUZZY_FLOOR)
             if len(i):
-                out.append(pd.DataFrame({
-                    "payment_index": chunk["payment_index"].to_numpy()[i],
-                    "invoice_key": ca["invoice_key"].to_numpy()[j],
-                    "key": chunk["key"].to_numpy()[i], "field": chunk["field"].to_numpy()[i],
-                    "inv_key": ca["inv_key"].to_numpy()[j], "sim": scores[i, j]}))
-    return pd.concat(out, ignore_index=True) if out else None
+                hit_q.append(chunk[i])
+                hit_c.append(choices[j])
+                sims.append(scores[i, j])
+    if not sims:
+        return None
+    at_q, at_c = np.concatenate(hit_q), np.concatenate(hit_c)
+    return pd.DataFrame({
+        "payment_index": q["payment_index"].to_numpy()[at_q],
+        "invoice_key": c["invoice_key"].to_numpy()[at_c], "key": q_keys[at_q],
+        "field": q["field"].to_numpy()[at_q], "inv_key": c_keys[at_c],
+        "sim": np.concatenate(sims)})
 
 
 def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, refs: pd.DataFrame, names: pd.DataFrame,
-                   open_cents: pd.Series, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stage 3: references a typo away, blocked by patient and by amount, confirmed by evidence."""
+                   settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stage 3: references a typo away, blocked by patient and by amount, confirmed by evidence.
+    `inv` carries each invoice's open_cents."""
     refs = refs[refs["payment_index"].isin(p.index)]
     refs = refs[refs["key"].str.len() >= 4]
     if refs.empty:
         return _empty(), _empty()
-    inv = inv.assign(open_cents=inv["invoice_key"].map(open_cents).fillna(inv["billed_cents"]))
     pay = p.loc[refs["payment_index"].unique()]
-    names = names[["invoice_key", "key"]].rename(columns={"key": "inv_key"})
+    invoice_at = pd.Index(inv["invoice_key"])
+    names = pd.DataFrame({
+        "invoice_key": names["invoice_key"], "inv_key": names["key"],
+        "open_cents": inv["open_cents"].to_numpy()[invoice_at.get_indexer(names["invoice_key"])]})
     pairs = _same_patient(pay, inv)
     pairs = pairs.merge(refs[["payment_index", "key", "field"]], on="payment_index")
-    pairs = pairs.merge(names, on="invoice_key")
+    pairs = pairs.merge(names[["invoice_key", "inv_key"]], on="invoice_key")
     # plain lists: iterating a pandas string column element by element costs more than the scorer
     pairs["sim"] = [OSA.normalized_similarity(a, b)
                     for a, b in zip(pairs["key"].tolist(), pairs["inv_key"].tolist())]
-    by_amount = _amount_block(refs, pay, inv, names)
+    refs = refs.assign(amount_cents=pay.loc[refs["payment_index"], "amount_cents"].to_numpy())
+    by_amount = _amount_block(refs, names)
     if by_amount is not None:
         pairs = pd.concat([pairs, by_amount], ignore_index=True)
     pairs = pairs.sort_values("sim", ascending=False, kind="mergesort").drop_duplicates(
@@ -209,34 +221,36 @@ def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, refs: pd.DataFrame, names
     if pairs.empty:
         return _empty(), _empty()
     pp = p.loc[pairs["payment_index"]]
-    ii = inv.set_index("invoice_key").loc[pairs["invoice_key"]].reset_index()
+    ii = inv.iloc[invoice_at.get_indexer(pairs["invoice_key"])]
     amount_ok = (pp["amount_cents"].to_numpy() - ii["open_cents"].to_numpy()).__abs__() \
         <= settings.tolerance_cents
-    patient = _patient_match(pp.reset_index(drop=True), ii).to_numpy()
-    date_ok = _date_ok(pp["date"].reset_index(drop=True), ii)
+    patient = _patient_match(pp, ii)
+    date_ok = _date_ok(pp["date"], ii)
     pairs["confidence"] = (0.45 * pairs["sim"].to_numpy() + 0.30 * amount_ok
                            + 0.15 * patient + 0.10 * date_ok).round(4)
-    pairs["method"] = "fuzzy " + pairs["field"]
     pairs = pairs.sort_values(["payment_index", "confidence", "invoice_key"],
                               ascending=[True, False, True], kind="mergesort")
-    best = pairs.groupby("payment_index").head(2).copy()
-    best["rank"] = best.groupby("payment_index").cumcount()
-    first = best[best["rank"] == 0].set_index("payment_index")
-    second = best[best["rank"] == 1].set_index("payment_index")["confidence"]
-    clear = first["confidence"] - second.reindex(first.index).fillna(0) >= 0.05
-    first = first.reset_index()
-    first["applied_cents"] = p.loc[first["payment_index"], "amount_cents"].to_numpy()
-    first["recorded_invoice_key"] = None
-    ok = (first["confidence"] >= settings.match_threshold) & clear.to_numpy()
-    cols = list(APPLICATION_COLUMNS)
-    return first.loc[ok, cols], first.loc[~ok, cols]
+    payment, confidence = pairs["payment_index"].to_numpy(), pairs["confidence"].to_numpy()
+    first = np.r_[True, payment[1:] != payment[:-1]]  # each payment's best candidate
+    has_second = np.r_[~first[1:], False]  # the next row is the same payment's runner-up
+    runner_up = np.where(has_second, np.r_[confidence[1:], 0.0], 0.0)[first]
+    best = pairs[first]
+    clear = best["confidence"].to_numpy() - runner_up >= 0.05
+    ok = (best["confidence"].to_numpy() >= settings.match_threshold) & clear
+    first = pd.DataFrame({
+        "payment_index": best["payment_index"].to_numpy(),
+        "invoice_key": best["invoice_key"].to_numpy(),
+        "applied_cents": p.loc[best["payment_index"], "amount_cents"].to_numpy(),
+        "method": ("fuzzy " + best["field"]).to_numpy(), "confidence": best["confidence"].to_numpy(),
+        "recorded_invoice_key": None})
+    return first[ok], first[~ok]
 
 
-def _evidence_matches(p: pd.DataFrame, inv: pd.DataFrame, open_cents: pd.Series,
+def _evidence_matches(p: pd.DataFrame, inv: pd.DataFrame,
                       settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stage 4: same patient, amount and date; one invoice or a unique subset of open invoices."""
-    inv = inv.assign(open_cents=inv["invoice_key"].map(open_cents).fillna(inv["billed_cents"]))
-    inv = inv[inv["open_cents"] > 0]
+    """Stage 4: same patient, amount and date; one invoice or a unique subset of open invoices.
+    `inv` carries each invoice's open_cents."""
+    inv = inv[inv["open_cents"].to_numpy() > 0]
     pay = p[p["patient_id_key"].notna() | p["patient_key"].notna()]
     if pay.empty or inv.empty:
         return _empty(), _empty()
@@ -244,9 +258,10 @@ def _evidence_matches(p: pd.DataFrame, inv: pd.DataFrame, open_cents: pd.Series,
     if pairs.empty:
         return _empty(), _empty()
     pp = p.loc[pairs["payment_index"]].reset_index(drop=True)
-    ii = inv.set_index("invoice_key").loc[pairs["invoice_key"]].reset_index()
+    ii = inv.iloc[pd.Index(inv["invoice_key"]).get_indexer(pairs["invoice_key"])]
     amount = pp["amount_cents"].to_numpy(dtype="int64")
     open_ = ii["open_cents"].to_numpy(dtype="int64")
+    pairs["open_cents"] = open_
     pairs["exact"] = np.abs(amount - open_) <= settings.tolerance_cents
     pairs["partial"] = amount < open_
     pairs["date_ok"] = _date_ok(pp["date"], ii)
@@ -268,22 +283,22 @@ def _evidence_matches(p: pd.DataFrame, inv: pd.DataFrame, open_cents: pd.Series,
     cols = list(APPLICATION_COLUMNS)
     # a payment no single invoice explains may settle a set of the patient's open invoices
     rest = pairs[~pairs["payment_index"].isin(applied["payment_index"])]
-    subsets = _subset_matches(p, rest, open_cents, settings)
+    subsets = _subset_matches(p, rest, settings)
     applied = pd.concat([applied[cols], subsets], ignore_index=True)
     return applied, best.loc[~ok, cols]
 
 
-def _subset_matches(p: pd.DataFrame, pairs: pd.DataFrame, open_cents: pd.Series,
-                    settings: Settings) -> pd.DataFrame:
+def _subset_matches(p: pd.DataFrame, pairs: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """A unique set (2+) of one patient's open invoices whose balances sum to the payment."""
     rows = []
+    open_cents = dict(zip(pairs["invoice_key"], pairs["open_cents"]))
     groups = pairs[pairs["date_ok"]].groupby("payment_index")["invoice_key"]
     for pidx, keys in groups:  # residual payments only, each with a handful of candidates
         keys = sorted(set(keys))
         if len(keys) < 2 or len(keys) > MAX_SUBSET_INVOICES:
             continue
         amount = int(p.at[pidx, "amount_cents"])
-        balances = [int(open_cents.get(k, 0)) for k in keys]
+        balances = [int(open_cents[k]) for k in keys]
         hits = [c for r in range(2, len(keys) + 1) for c in itertools.combinations(range(len(keys)), r)
                 if abs(sum(balances[i] for i in c) - amount) <= settings.tolerance_cents]
         if len(hits) != 1:
@@ -311,22 +326,21 @@ def _misapplications(p: pd.DataFrame, inv: pd.DataFrame, applied: pd.DataFrame,
     if rec.empty:
         return pd.DataFrame(columns=["payment_index", "recorded_invoice_key", "invoice_key"])
     who = ["patient_id_key", "patient_key"]
-    inv_i = inv.set_index("invoice_key")[[*who, "billed_cents"]]
-    total = applied.groupby("invoice_key", sort=False)["applied_cents"].sum()
+    paid = (applied.groupby("invoice_key", sort=False)["applied_cents"].sum()
+            .reindex(inv["invoice_key"], fill_value=0).to_numpy())
+    billed = inv["billed_cents"].to_numpy()
+    at = pd.Index(inv["invoice_key"]).get_indexer(rec["invoice_key"])  # the recorded invoice A
     pay = p.loc[rec["payment_index"], [*who, "amount_cents", "date"]].reset_index(
         names="payment_index")
-    a = inv_i.loc[rec["invoice_key"]].reset_index()
-    patient_known = pay["patient_id_key"].notna() | pay["patient_key"].notna()
-    other_patient = patient_known & (_patient_match(pay, a).to_numpy() == 0.0)
-    already = rec["invoice_key"].map(total).fillna(0).to_numpy() - rec["applied_cents"].to_numpy()
-    overpays = (already + pay["amount_cents"].to_numpy()) > (a["billed_cents"].to_numpy()
-                                                             + settings.tolerance_cents)
-    suspect = pay[(other_patient | overpays).to_numpy() & patient_known.to_numpy()]
+    patient_known = (pay["patient_id_key"].notna() | pay["patient_key"].notna()).to_numpy()
+    other_patient = patient_known & (_patient_match(pay, inv[who].iloc[at]) == 0.0)
+    already = paid[at] - rec["applied_cents"].to_numpy()
+    overpays = already + pay["amount_cents"].to_numpy() > billed[at] + settings.tolerance_cents
+    suspect = pay[(other_patient | overpays) & patient_known]
     if suspect.empty:
         return pd.DataFrame(columns=["payment_index", "recorded_invoice_key", "invoice_key"])
-    open_b = inv_i["billed_cents"] - total.reindex(inv_i.index).fillna(0)
     inv_b = inv[[*who, "invoice_key", "service_date", "invoice_date"]].assign(
-        open_cents=open_b.to_numpy())  # inv_i is inv by invoice_key, row for row
+        open_cents=billed - paid)
     cand = (_same_patient(suspect.set_index("payment_index")[who], inv_b)
             .merge(suspect[["payment_index", "amount_cents", "date"]], on="payment_index")
             .merge(inv_b[["invoice_key", "open_cents", "service_date", "invoice_date"]],
@@ -358,20 +372,20 @@ def match_payments(invoices: pd.DataFrame, payments: pd.DataFrame, settings: Set
     applied = [stage12]
     candidates = []
 
-    def open_balances() -> pd.Series:
+    def with_open_balances() -> pd.DataFrame:
         done = pd.concat(applied, ignore_index=True)
         paid = done.groupby("invoice_key", sort=False)["applied_cents"].sum()
-        billed = invoices.set_index("invoice_key")["billed_cents"]
-        return (billed - paid.reindex(billed.index).fillna(0)).astype("int64")
+        paid = paid.reindex(invoices["invoice_key"], fill_value=0).to_numpy(dtype="int64")
+        return invoices.assign(open_cents=invoices["billed_cents"].to_numpy(dtype="int64") - paid)
 
     left = pending[~pending.index.isin(stage12["payment_index"])]
     left = left[~left.index.isin(waiting)]
-    fuzzy_ok, fuzzy_no = _fuzzy_matches(left, invoices, refs, names, open_balances(), settings)
+    fuzzy_ok, fuzzy_no = _fuzzy_matches(left, with_open_balances(), refs, names, settings)
     applied.append(fuzzy_ok)
     candidates.append(fuzzy_no)
     left = left[~left.index.isin(fuzzy_ok["payment_index"])]
     left = left[left["kind"] != "adjustment"]
-    ev_ok, ev_no = _evidence_matches(left, invoices, open_balances(), settings)
+    ev_ok, ev_no = _evidence_matches(left, with_open_balances(), settings)
     applied.append(ev_ok)
     candidates.append(ev_no)
     apps = pd.concat([a for a in applied if len(a)] or [_empty()], ignore_index=True)
