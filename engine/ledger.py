@@ -25,7 +25,7 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
     apps = apps.sort_values(["date", "row"], kind="mergesort")
     applied = apps["applied_cents"].to_numpy(dtype="int64")
     kind = apps["kind"].to_numpy(dtype=object)
-    per = pd.DataFrame({
+    by_invoice = pd.DataFrame({
         "invoice_key": apps["invoice_key"].to_numpy(),
         "insurance": np.where(kind == "insurance", applied, 0),
         "patient": np.where(kind == "patient", applied, 0),
@@ -33,10 +33,10 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
         "by_payer": np.where(apps["payer_adjustment"].to_numpy(dtype=bool), applied, 0),
         "confidence": apps["confidence"].to_numpy(dtype="float64"),
         "payment_index": apps["payment_index"].to_numpy(),
-    }).groupby("invoice_key", sort=False).agg(
-        insurance=("insurance", "sum"), patient=("patient", "sum"),
-        adjustment=("adjustment", "sum"), by_payer=("by_payer", "sum"),
-        confidence=("confidence", "min"), last_payment=("payment_index", "last"))
+    }).groupby("invoice_key", sort=False)
+    per = by_invoice[["insurance", "patient", "adjustment", "by_payer"]].sum()
+    per["confidence"] = by_invoice["confidence"].min()
+    per["last_payment"] = by_invoice["payment_index"].last()
     at = per.index.get_indexer(invoices["invoice_key"])
     found = at >= 0
 
@@ -52,20 +52,21 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
     out["posted_insurance_cents"] = out["insurance_paid_cents"]
     remit_columns = ("remit_paid_cents", "remit_pr_cents", "remit_adjusted_cents",
                      "remit_charge_cents")
-    for column in remit_columns:
-        out[column] = pd.Series(pd.NA, index=out.index, dtype="Int64")
-    out["denied"] = False
     if remitted is not None and len(remitted):
         r = remitted.set_index("invoice_key").reindex(out["invoice_key"].to_numpy())
         for column in remit_columns:
             out[column] = r[column].astype("Int64").array
         out["denied"] = r["denied"].fillna(False).astype(bool).to_numpy()
         has = out["remit_paid_cents"].notna()
-        out.loc[has, "insurance_paid_cents"] = out.loc[has, "remit_paid_cents"]
+        out["insurance_paid_cents"] = out["remit_paid_cents"].where(has, out["insurance_paid_cents"])
         # the remittance's contractual reductions replace write-offs posted in the payer's name
-        posted_by_payer = pd.Series(take("by_payer").astype("int64"), index=out.index)
-        out.loc[has, "adjusted_cents"] = (out.loc[has, "adjusted_cents"] - posted_by_payer[has]
-                                          + out.loc[has, "remit_adjusted_cents"])
+        posted_by_payer = take("by_payer").astype("int64")
+        out["adjusted_cents"] = (out["adjusted_cents"] - posted_by_payer
+                                 + out["remit_adjusted_cents"]).where(has, out["adjusted_cents"])
+    else:
+        for column in remit_columns:
+            out[column] = pd.Series(pd.NA, index=out.index, dtype="Int64")
+        out["denied"] = False
     out["paid_cents"] = (out["insurance_paid_cents"] + out["patient_paid_cents"]).astype("Int64")
     out["balance_cents"] = (out["billed_cents"] - out["paid_cents"] - out["adjusted_cents"]).astype("Int64")
     out["match_method"] = out["invoice_key"].map(_joined_methods(apps))
@@ -80,16 +81,17 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
 
 def _joined_methods(apps: pd.DataFrame) -> pd.Series:
     """`exact invoice, fuzzy reference` per invoice: its distinct match methods, sorted."""
-    m = apps[["invoice_key", "method"]].drop_duplicates()
-    if m.empty:
+    if apps.empty:
         return pd.Series(dtype="str")
-    codes, methods = pd.factorize(m["method"])  # a handful of methods: sort those, not the rows
-    rank = np.empty(len(methods), dtype=np.int64)
-    rank[np.argsort(np.asarray(methods, dtype=object), kind="stable")] = np.arange(len(methods))
-    m = m.iloc[np.argsort(rank[codes], kind="stable")]
-    nth = m.groupby("invoice_key", sort=False).cumcount().to_numpy()
-    joined = m[nth == 0].set_index("invoice_key")["method"]
-    for k in range(1, int(nth.max()) + 1):
-        more = m[nth == k].set_index("invoice_key")["method"]
-        joined.loc[more.index] = joined.loc[more.index] + ", " + more
-    return joined
+    invoice, invoices = pd.factorize(apps["invoice_key"])
+    method, methods = pd.factorize(apps["method"])  # a handful of methods: sort those, not rows
+    names = np.sort(np.asarray(methods, dtype=object))
+    # the set of methods of each invoice as bits (Python ints: any number of methods fits)
+    bit = np.array([1 << int(r) for r in np.searchsorted(names, methods)], dtype=object)
+    known = (invoice >= 0) & (method >= 0)
+    sets = np.zeros(len(invoices), dtype=object)
+    np.bitwise_or.at(sets, invoice[known], bit[method[known]])
+    which, distinct = pd.factorize(sets)
+    texts = np.array([", ".join(n for r, n in enumerate(names) if s >> r & 1) for s in distinct],
+                     dtype=object)
+    return pd.Series(texts[which], index=invoices, dtype=apps["method"].dtype)

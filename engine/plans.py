@@ -309,7 +309,9 @@ def _plan_payments(status: pd.DataFrame, payments: pd.DataFrame | None,
                           "cents": pd.Series([], dtype="int64")})
     if payments is None or not len(payments) or not len(status):
         return empty
-    payments = payments[_may_count(status, payments, applications)]
+    used = [c for c in ("amount_cents", "date", "invoice_key", "reference_key", "patient_id_key",
+                        "kind", "duplicate") if c in payments]
+    payments = payments[used][_may_count(status, payments, applications)]  # narrow, then filter
     pay = pd.DataFrame({
         "pidx": payments.index.to_numpy(),
         "amount": _col(payments, "amount_cents", "Int64").array,

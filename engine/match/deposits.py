@@ -85,7 +85,9 @@ BATCH_MAX_LAG = 3           # a batch may reach the bank up to 3 days after it w
 MIN_TOKEN = 3               # shorter tokens ("1" of TRN*1*) name nothing
 
 _TRN = r"(?i)TRN\s*\*\s*[^*~\\]*\*\s*([^*~\\\s]+)"
-_TOKEN = r"[0-9A-Za-z]+"
+# a whole token (a run of letters and digits, not part of a longer one) of at least MIN_TOKEN
+# characters that holds a digit
+_NAMING_TOKEN = rf"(?<![0-9A-Za-z])(?=[0-9A-Za-z]*[0-9])[0-9A-Za-z]{{{MIN_TOKEN},}}"
 _ADJUSTMENT = r"(?i)write[\s\-]*off|adjust|contractual|discount|w/o|courtesy|bad\s*debt"
 _METHOD_GROUPS = (  # (group, pattern on the posting's method, pattern on a bank description)
     ("card", r"(?i)card|visa|master|amex|discover|debit|\bcc\b",
@@ -122,21 +124,17 @@ def _col(df: pd.DataFrame, name: str, default=pd.NA) -> pd.Series:
 
 def _tokens(text: pd.Series) -> pd.DataFrame:
     """(owner label, key, pos) of each digit-bearing token of at least MIN_TOKEN characters."""
-    found = _text(text).str.findall(_TOKEN)
-    long = found.explode().dropna()
+    long = _text(text).str.findall(_NAMING_TOKEN).explode().dropna()
     if long.empty:
         return pd.DataFrame({"owner": pd.Series([], dtype="object"),
                              "key": pd.Series([], dtype="object"),
                              "pos": pd.Series([], dtype="int64")})
     long = long.astype(str)
     pos = long.groupby(level=0, sort=False).cumcount().to_numpy()
-    keep = (long.str.len() >= MIN_TOKEN) & long.str.contains(r"[0-9]", regex=True)
-    long, pos = long[keep.to_numpy()], pos[keep.to_numpy()]
     # tokens are ASCII letters and digits: normalize_key is upper case + leading zeros dropped
     key = long.str.upper().str.replace(r"(?<![0-9])0+(?=[0-9])", "", regex=True)
-    out = pd.DataFrame({"owner": long.index.to_numpy(), "key": key.astype("object").to_numpy(),
-                        "pos": pos})
-    return out[out["key"].notna()]
+    return pd.DataFrame({"owner": long.index.to_numpy(), "key": key.astype("object").to_numpy(),
+                         "pos": pos})
 
 
 def _deposit_names(deposits: pd.DataFrame) -> pd.DataFrame:
@@ -164,6 +162,21 @@ def _int_labels(values) -> pd.Series:
         return s.astype("Int64")
     except (TypeError, ValueError):
         return s
+
+
+def _typed(column: str, values: pd.Series):
+    """A deposit_matches column in its documented dtype, None for missing text."""
+    if column in ("deposit_index", "transaction_index"):
+        return _int_labels(values.to_numpy())
+    if column.endswith("_cents"):
+        return pd.to_numeric(values, errors="coerce").astype("Int64")
+    if column.endswith("_date"):
+        return pd.to_datetime(values, errors="coerce").astype("datetime64[us]")
+    if column in ("transactions", "deposits"):
+        return values.astype("int64")
+    text = values.to_numpy(dtype="object").copy()  # to_numpy can return a view
+    text[pd.isna(text)] = None
+    return pd.Series(text, dtype="object")
 
 
 def _empty() -> pd.DataFrame:
@@ -223,8 +236,8 @@ def _trace_pairs(deposits: pd.DataFrame, names: pd.DataFrame, tx: pd.DataFrame,
     if names.empty or tx.empty:
         return pd.DataFrame({"dep": pd.Series([], dtype="object"),
                              "group": pd.Series([], dtype="object")})
-    totals = (tx[tx["key"].notna()].groupby("key", sort=False)
-              .agg(group=("group", "first"), total=("remit_cents", "sum")))
+    by_key = tx[tx["key"].notna()].groupby("key", sort=False)
+    totals = pd.DataFrame({"group": by_key["group"].first(), "total": by_key["remit_cents"].sum()})
     hit = names.merge(totals, left_on="key", right_index=True, how="inner")
     if hit.empty:
         return pd.DataFrame({"dep": pd.Series([], dtype="object"),
@@ -311,8 +324,8 @@ def _by_reference(dep: pd.DataFrame, names: pd.DataFrame, post: pd.DataFrame,
                               + _text(single["label"]))
     # all postings of one reference together
     g = pairs.groupby(["dep", "key"], sort=False)
-    sums = g.agg(total=("amount", "sum"), n=("pay_row", "size"), gap=("gap", "max"),
-                 dep_amount=("dep_amount", "first")).reset_index()
+    sums = pd.DataFrame({"total": g["amount"].sum(), "n": g.size(), "gap": g["gap"].max(),
+                         "dep_amount": g["dep_amount"].first()}).reset_index()
     sums = sums[(sums["n"] > 1) & ((sums["total"] - sums["dep_amount"]).abs() <= tol)]
     if len(sums):
         members = g["pay_row"].agg(tuple).rename("pays")
@@ -350,25 +363,24 @@ def _by_batch(dep: pd.DataFrame, post: pd.DataFrame, tol: int) -> pd.DataFrame:
                          "explained_by": pd.Series([], dtype="object")})
     if dep.empty or post.empty:
         return none
-    batches = (post.groupby(["date", "mgroup"], sort=True)
-               .agg(total=("amount", "sum"), n=("pay", "size")).reset_index())
+    by_day = post.groupby(["date", "mgroup"], sort=True)["amount"]
+    batches = pd.DataFrame({"total": by_day.sum(), "n": by_day.size()}).reset_index()
     batches["batch"] = np.arange(len(batches))
     d = dep[dep["date"].notna() & dep["amount"].notna()]
-    parts = []
-    for lag in range(BATCH_MAX_LAG + 1):  # a handful of merges, one per day of lag
-        on = pd.DataFrame({"dep": d.index, "date": (d["date"] - pd.Timedelta(days=lag)).to_numpy(),
-                           "amount": d["amount"].to_numpy(), "hint": d["hint"].to_numpy(),
-                           "lag": lag})
-        parts.append(on.merge(batches, on="date", how="inner"))
-    cand = pd.concat(parts, ignore_index=True)
-    if cand.empty:
-        return none
+    # each deposit once per day of lag, all in one merge
+    lags = np.repeat(np.arange(BATCH_MAX_LAG + 1), len(d))
+    dep_date = np.tile(d["date"].to_numpy(), BATCH_MAX_LAG + 1)
+    on = pd.DataFrame({"dep": np.tile(d.index.to_numpy(), BATCH_MAX_LAG + 1),
+                       "date": dep_date - lags.astype("timedelta64[D]"),
+                       "amount": np.tile(d["amount"].to_numpy(), BATCH_MAX_LAG + 1),
+                       "hint": np.tile(d["hint"].to_numpy(), BATCH_MAX_LAG + 1),
+                       "lag": lags, "dep_date": dep_date})
+    cand = on.merge(batches, on="date", how="inner")
     cand = cand[(cand["total"].astype("Int64") - cand["amount"].astype("Int64")).abs() <= tol]
     if cand.empty:
         return none
     cand = cand.assign(off_hint=(cand["hint"].notna() & (cand["hint"] != cand["mgroup"]))
-                       .astype(int),
-                       dep_date=cand["dep"].map(dep["date"]).to_numpy())
+                       .astype(int))
     cand = cand.sort_values(["off_hint", "lag", "dep_date", "dep", "batch"], kind="mergesort")
     chosen = []
     for _ in range(3):  # rounds of one-to-one assignment
@@ -498,16 +510,4 @@ def match_deposits(deposits: pd.DataFrame, transactions: pd.DataFrame, payments:
 
     frames = [f for f in (traced, alone) if len(f)]
     out = pd.concat(frames, ignore_index=True) if frames else _empty()
-    out["deposit_index"] = _int_labels(out["deposit_index"].to_numpy())
-    out["transaction_index"] = _int_labels(out["transaction_index"].to_numpy())
-    for c in ("deposit_cents", "remit_cents", "group_deposit_cents", "group_remit_cents"):
-        out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
-    for c in ("payment_date", "deposit_date"):
-        out[c] = pd.to_datetime(out[c], errors="coerce").astype("datetime64[us]")
-    for c in ("transactions", "deposits"):
-        out[c] = out[c].astype("int64")
-    for c in ("group", "trace", "trace_key", "payer", "payer_key", "method", "status",
-              "explained_by"):
-        col = out[c].astype("object")
-        out[c] = col.where(col.notna(), None)
-    return out[list(MATCH_COLUMNS)].reset_index(drop=True)
+    return pd.DataFrame({c: _typed(c, out[c]) for c in MATCH_COLUMNS})

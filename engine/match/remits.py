@@ -158,25 +158,42 @@ def match_remits(remit, invoices: pd.DataFrame, invoice_lines: pd.DataFrame,
     adj["contractual"] = ((adj["group"] == "CO") & adj["reason"].isin(explained)) | (
         (adj["group"] == "OA") & (adj["reason"] == "23"))
     claims, lines = _denials(claims, lines, adj)
-    matched = claims[claims["invoice_key"].notna()]
-    paid = matched.groupby("invoice_key", sort=False)["paid_cents"].sum()
-    pr_adj = adj[adj["effective"] & (adj["group"] == "PR") & adj["invoice_key"].notna()]
-    pr = pr_adj.groupby("invoice_key", sort=False)["amount_cents"].sum()
-    co = adj[adj["effective"] & adj["contractual"] & adj["invoice_key"].notna()]
-    adjusted = co.groupby("invoice_key", sort=False)["amount_cents"].sum()
-    eff_claims = matched[matched["effective"]]
-    denied = eff_claims.groupby("invoice_key", sort=False)["denied"].all()
-    forwarded = eff_claims["status"].isin(FORWARDED).groupby(eff_claims["invoice_key"], sort=False).any()
-    last_date = matched.groupby("invoice_key", sort=False)["trace"].size()
-    charge = eff_claims.groupby("invoice_key", sort=False)["charge_cents"].sum()
+    return RemitMatch(claims, lines, adj, _per_invoice(claims, adj))
+
+
+def _per_invoice(claims: pd.DataFrame, adj: pd.DataFrame) -> pd.DataFrame:
+    """What the remittances add up to per matched invoice, in the order of their first claim.
+
+    The invoices are numbered once and every figure groups on that number: string keys are
+    costly to group. Figures over effective claims or adjustments only sum values masked to 0.
+    """
+    invoice, keys = pd.factorize(claims["invoice_key"])  # -1: the claim matched no invoice
+    effective = claims["effective"].to_numpy(dtype=bool)
+    matched = invoice >= 0
+    by_claims = pd.DataFrame({
+        "paid": claims["paid_cents"].array,
+        "charge": claims["charge_cents"].where(effective, 0).array,
+        "effective": effective,
+        "forwarded": effective & claims["status"].isin(FORWARDED).to_numpy(),
+        "not_denied": effective & claims["denied"].eq(False).to_numpy(dtype=bool, na_value=False),
+    })[matched].groupby(invoice[matched]).sum()
+    claim_at = pd.Index(claims["claim_index"]).get_indexer(adj["claim_index"])  # -1: no claim
+    adj_invoice = np.append(invoice, -1)[claim_at]
+    amount = adj["amount_cents"].where(adj["effective"], 0)
+    by_adj = pd.DataFrame({
+        "pr": amount.where(adj["group"] == "PR", 0).array,
+        "contractual": amount.where(adj["contractual"], 0).array,
+    })[adj_invoice >= 0].groupby(adj_invoice[adj_invoice >= 0]).sum().reindex(
+        range(len(keys)), fill_value=0)
+    has_effective = by_claims["effective"].to_numpy() > 0
     per_invoice = pd.DataFrame({
-        "remit_paid_cents": paid.astype("Int64"),
-        "remit_pr_cents": pr.reindex(paid.index).fillna(0).astype("Int64"),
-        "remit_adjusted_cents": adjusted.reindex(paid.index).fillna(0).astype("Int64"),
-        "denied": denied.reindex(paid.index).fillna(False).astype(bool),
-        "forwarded": forwarded.reindex(paid.index).fillna(False).astype(bool),
-        "remit_claims": last_date.reindex(paid.index).fillna(0).astype("int64"),
-        "remit_charge_cents": charge.reindex(paid.index).astype("Int64"),
+        "invoice_key": keys,
+        "remit_paid_cents": by_claims["paid"].astype("Int64").array,
+        "remit_pr_cents": by_adj["pr"].astype("Int64").array,
+        "remit_adjusted_cents": by_adj["contractual"].astype("Int64").array,
+        "denied": has_effective & (by_claims["not_denied"].to_numpy() == 0),
+        "forwarded": by_claims["forwarded"].to_numpy() > 0,
+        "remit_claims": np.bincount(invoice[matched], minlength=len(keys)).astype("int64"),
+        "remit_charge_cents": by_claims["charge"].astype("Int64").where(has_effective).array,
     })
-    per_invoice.index.name = "invoice_key"
-    return RemitMatch(claims, lines, adj, per_invoice.reset_index())
+    return per_invoice
