@@ -137,8 +137,7 @@ def sheet_rows(sheet: Any) -> list[list]:
     top, left = int(used.row), int(used.column)
     rows: list[list] = [[] for _ in range(top - 1)]
     pad = [None] * (left - 1)
-    for r in values:
-        rows.append(pad + list(r) if pad else list(r))
+    rows.extend([pad + list(r) for r in values] if pad else values)
     # a sheet with nothing in it reports A1 as its used range, holding None
     if len(rows) == 1 and all(v is None or v == "" for v in rows[0]):
         return []
@@ -462,9 +461,10 @@ def cell_values(kind: str, series: pd.Series) -> list:
     if kind in ("percent", "number"):
         floats = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
         return [v if np.isfinite(v) else None for v in floats.tolist()]
-    values = s.astype("object").where(s.notna(), None).tolist()
-    return [None if v is None or (isinstance(v, float) and np.isnan(v)) else _text(v)
-            for v in values]
+    present = s.notna().to_numpy().tolist()
+    limit = sx.MAX_CELL_TEXT  # as _text, inlined: a text column is tens of thousands of cells
+    return [EXCEL_TEXT_PREFIX + (v if type(v) is str else str(v))[:limit] if p else None
+            for v, p in zip(s.to_numpy(dtype=object).tolist(), present)]
 
 
 def _formula_text(text: str) -> str:
