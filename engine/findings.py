@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pandas as pd
 
 TYPES = (
@@ -73,7 +74,7 @@ def normalize(df: pd.DataFrame) -> pd.DataFrame:
         elif kind == "date":
             columns[name] = pd.to_datetime(col, errors="coerce").astype("datetime64[us]")
         elif name in df:
-            columns[name] = col.astype("object").where(col.notna(), None)
+            columns[name] = _text(col)
         else:
             columns[name] = pd.Series([None] * len(df), index=df.index, dtype="object")
     for name in EXTRA_COLUMNS:
@@ -81,6 +82,12 @@ def normalize(df: pd.DataFrame) -> pd.DataFrame:
     columns["difference"] = columns["difference"].fillna(
         columns["actual"] - columns["expected"]).astype("Int64")
     return pd.DataFrame(columns, index=df.index)
+
+
+def _text(col: pd.Series) -> pd.Series:
+    """The values as Python objects, with None (not NaN or NA) where missing."""
+    values = col.to_numpy(dtype=object)
+    return pd.Series(np.where(pd.isna(values), None, values), index=col.index, dtype="object")
 
 
 PREFIX = {

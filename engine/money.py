@@ -161,6 +161,12 @@ def format_cents(cents: int | None) -> str:
     return f"{sign}${whole:,}.{part:02d}"
 
 
-__all__ = ["cells_to_cents", "decimal_to_cents", "format_cents", "parse_money_text", "text_to_cents",
-           "to_cents"]
+def money_texts(cents: pd.Series) -> pd.Series:
+    """`format_cents` of each amount, "" where missing: amounts as text for explanations."""
+    return pd.Series([format_cents(None if pd.isna(c) else int(c))
+                      for c in cents.to_numpy(dtype=object)], index=cents.index, dtype="str")
+
+
+__all__ = ["cells_to_cents", "decimal_to_cents", "format_cents", "money_texts", "parse_money_text",
+           "text_to_cents", "to_cents"]
 _ = _dt  # dates are rejected as amounts through the `other` branch

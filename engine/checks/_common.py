@@ -1,11 +1,20 @@
-"""Small pieces the checks share: the identifying columns of an invoice or payment finding."""
+"""Small pieces the checks share: the identifying columns of an invoice, payment or claim
+finding, and what several checks derive from the same run (computed once, see per_context)."""
 
 from __future__ import annotations
+
+import functools
+import weakref
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
-from engine.money import format_cents
+from engine.context import Context
+from engine.money import money_texts
+
+T = TypeVar("T")
 
 
 def invoice_fields(t: pd.DataFrame) -> dict[str, pd.Series]:
@@ -36,7 +45,7 @@ def payment_fields(p: pd.DataFrame) -> dict[str, pd.Series]:
 
 def money(cents: pd.Series) -> pd.Series:
     """Amounts as text for explanations: $1,234.50."""
-    return cents.map(lambda c: format_cents(None if pd.isna(c) else int(c)))
+    return money_texts(cents)
 
 
 def day_text(dates: pd.Series) -> pd.Series:
@@ -47,18 +56,48 @@ def days_between(later: pd.Timestamp, earlier: pd.Series) -> pd.Series:
     return (later - earlier).dt.days
 
 
-def claim_fields(claims: pd.DataFrame, invoices: pd.DataFrame) -> dict[str, pd.Series]:
+def per_context(compute: Callable[[Context], T]) -> Callable[[Context], T]:
+    """`compute(ctx)` once per Context, for what several checks derive from the same run.
+
+    The last result is kept beside a weak reference to its Context and handed out again for that
+    same Context: a Context is frozen and checks never modify what they read, so the answer
+    cannot change, and the function stays pure. Callers must not modify the result.
+    """
+    last: tuple[weakref.ref, T] | None = None
+
+    def forget(ref: weakref.ref) -> None:  # the run is over: do not keep its tables alive
+        nonlocal last
+        if last is not None and last[0] is ref:
+            last = None
+
+    @functools.wraps(compute)
+    def once(ctx: Context) -> T:
+        nonlocal last
+        if last is not None and last[0]() is ctx:
+            return last[1]
+        result = compute(ctx)
+        last = (weakref.ref(ctx, forget), result)
+        return result
+    return once
+
+
+@per_context
+def invoices_by_key(ctx: Context) -> pd.DataFrame:
+    """invoice_totals indexed by invoice_key, for looking invoices up from other tables."""
+    return ctx.invoice_totals.set_index("invoice_key")
+
+
+def claim_fields(claims: pd.DataFrame, ctx: Context) -> dict[str, pd.Series]:
     """Claim, Invoice, Trace, Payer, Patient, Service date and Source of remitted claim rows."""
-    inv = invoices.set_index("invoice_key")
-    key = claims["invoice_key"]
-    patient = key.map(inv["patient"]).fillna(key.map(inv["patient_id"])).fillna(claims["patient"])
+    inv = (invoices_by_key(ctx)[["invoice", "patient", "patient_id", "payer", "service_date"]]
+           .reindex(claims["invoice_key"].to_numpy()).set_axis(claims.index))
     return {
         "claim": claims["claim"],
-        "invoice": key.map(inv["invoice"]),
+        "invoice": inv["invoice"],
         "trace": claims["trace"],
-        "payer": claims["payer"].fillna(key.map(inv["payer"])),
-        "patient": patient,
-        "service_date": claims["service_date"].fillna(key.map(inv["service_date"])),
+        "payer": claims["payer"].fillna(inv["payer"]),
+        "patient": inv["patient"].fillna(inv["patient_id"]).fillna(claims["patient"]),
+        "service_date": claims["service_date"].fillna(inv["service_date"]),
         "source": claims["source"],
         "source_sheet": claims["file"],
         "source_row": claims["segment"],

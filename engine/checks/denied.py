@@ -40,14 +40,13 @@ def check(ctx: Context) -> pd.DataFrame:
     if claims.empty:
         return pd.DataFrame()
     out = []
-    inv = ctx.invoice_totals
     c = claims[claims["denied"] & claims["invoice_key"].notna()]
     if len(c):
         reason = _reason(c["denial_group"], c["denial_reason"])
         cat = _category(c["denial_reason"])
         out.append(pd.DataFrame({
             "type": TYPE, "severity": "high", "key": claim_key(c),
-            **claim_fields(c, inv),
+            **claim_fields(c, ctx),
             "expected": c["charge_cents"], "actual": c["paid_cents"],
             "reason": reason,
             "explanation": ("The payer denied claim " + c["claim"] + " (" + money(c["charge_cents"])
@@ -63,7 +62,7 @@ def check(ctx: Context) -> pd.DataFrame:
             parent.index = ln.index
             reason = _reason(ln["denial_group"], ln["denial_reason"])
             cat = _category(ln["denial_reason"])
-            fields = claim_fields(parent, inv)
+            fields = claim_fields(parent, ctx)
             fields["source"] = ln["source"]
             fields["source_row"] = ln["segment"]
             fields["service_date"] = ln["service_date"].fillna(fields["service_date"])

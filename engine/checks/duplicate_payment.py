@@ -33,19 +33,23 @@ def _remitted_twice(ctx: Context) -> pd.DataFrame:
     claims = remit_claims(ctx)
     if claims.empty:
         return pd.DataFrame()
-    paid = claims[claims["effective"] & (claims["paid_cents"] > 0) & claims["claim_key"].notna()]
+    paid = claims.loc[claims["effective"] & (claims["paid_cents"] > 0)
+                      & claims["claim_key"].notna(),
+                      ["transaction_index", "segment", "claim_key", "payer_key", "status",
+                       "trace_key", "trace"]]
     paid = paid.sort_values(["transaction_index", "segment"], kind="mergesort")
     same = ["claim_key", "payer_key", "status"]
-    second = paid[paid.duplicated(same, keep="first")
-                  & (paid["trace_key"] != paid.groupby(same)["trace_key"].transform("first"))]
-    if second.empty:
+    again = paid[paid.duplicated(same, keep="first")
+                 & (paid["trace_key"] != paid.groupby(same)["trace_key"].transform("first"))]
+    if again.empty:
         return pd.DataFrame()
     first = paid.drop_duplicates(same).set_index(same)
-    idx = pd.MultiIndex.from_frame(second[same].astype("object"))
+    idx = pd.MultiIndex.from_frame(again[same].astype("object"))
+    second = claims.loc[again.index]
     first_trace = pd.Series(first["trace"].reindex(idx).to_numpy(), index=second.index)
     return pd.DataFrame({
         "type": TYPE, "severity": "high", "key": claim_key(second, "|twice"),
-        **claim_fields(second, ctx.invoice_totals),
+        **claim_fields(second, ctx),
         "expected": second["paid_cents"], "actual": second["paid_cents"] * 2,
         "explanation": ("Claim " + second["claim"] + " was paid " + money(second["paid_cents"])
                         + " in remittance " + second["trace"].fillna("?") + " after already being paid in "
@@ -62,6 +66,8 @@ def _posted_twice(ctx: Context) -> pd.DataFrame:
     dup = p[p["duplicate"]]
     if dup.empty:
         return pd.DataFrame()
+    # only a posting of an amount that was posted again can be the original of a duplicate
+    p = p[p["duplicate"] | p["amount_cents"].isin(dup["amount_cents"])]
     target = p["invoice_key"].fillna(p["claim_key"])
     group = pd.DataFrame({"_payer": p["payer_key"].fillna(""), "_amount": p["amount_cents"],
                           "_ref": p["reference_key"], "_target": target})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.checks._common import money, payment_fields
+from engine.checks._common import invoices_by_key, money, payment_fields
 from engine.context import Context
 
 TYPE = "MISAPPLIED_PAYMENT"
@@ -17,7 +17,7 @@ def check(ctx: Context) -> pd.DataFrame:
         return pd.DataFrame()
     p = ctx.payments.loc[moved["payment_index"]]
     p.index = moved.index
-    names = ctx.invoice_totals.set_index("invoice_key")["invoice"]
+    names = invoices_by_key(ctx)["invoice"]
     recorded = moved["recorded_invoice_key"].map(names)
     belongs = moved["invoice_key"].map(names)
     return pd.DataFrame({

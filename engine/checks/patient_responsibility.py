@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.checks._common import claim_fields, claim_key, money, remit_claims
+from engine.checks._common import (
+    claim_fields,
+    claim_key,
+    invoices_by_key,
+    money,
+    remit_claims,
+)
 from engine.context import Context
 from engine.match.remits import FORWARDED
 
@@ -21,16 +27,18 @@ def check(ctx: Context) -> pd.DataFrame:
     adj = ctx.remits.get("adjustments", pd.DataFrame())
     if claims.empty or adj.empty:
         return pd.DataFrame()
-    c = claims[claims["effective"] & claims["invoice_key"].notna()
-               & ~claims["status"].isin(FORWARDED)]
-    pr = adj[adj["effective"] & (adj["group"] == "PR")].groupby("claim_index")["amount_cents"].sum()
+    c = claims.loc[claims["effective"] & claims["invoice_key"].notna()
+                   & ~claims["status"].isin(FORWARDED), ["claim_index", "invoice_key"]]
+    pr = (adj.loc[adj["effective"] & (adj["group"] == "PR"), ["claim_index", "amount_cents"]]
+          .groupby("claim_index")["amount_cents"].sum())
     c = c.assign(pr_cents=c["claim_index"].map(pr).fillna(0).astype("Int64"))
     per_inv = c.groupby("invoice_key", sort=False)["pr_cents"].transform("sum")
-    patient_paid = c["invoice_key"].map(ctx.invoice_totals.set_index("invoice_key")["patient_paid_cents"]).fillna(0)
+    patient_paid = c["invoice_key"].map(invoices_by_key(ctx)["patient_paid_cents"]).fillna(0)
     tol = ctx.settings.tolerance_cents
-    hit = c[(c["pr_cents"] > 0) & (per_inv - patient_paid > tol)]
-    if hit.empty:
+    c = c[(c["pr_cents"] > 0) & (per_inv - patient_paid > tol)]
+    if c.empty:
         return pd.DataFrame()
+    hit = claims.loc[c.index]
     paid = patient_paid[hit.index].astype("Int64")
     owed = (per_inv[hit.index] - paid).astype("Int64")
     tx = ctx.remits.get("transactions", pd.DataFrame())
@@ -40,9 +48,9 @@ def check(ctx: Context) -> pd.DataFrame:
     return pd.DataFrame({
         "type": TYPE, "severity": old.map({True: "low", False: "info"}),
         "key": claim_key(hit, "|pr"),
-        **claim_fields(hit, ctx.invoice_totals),
+        **claim_fields(hit, ctx),
         "expected": per_inv[hit.index].astype("Int64"), "actual": paid,
-        "explanation": ("The payer assigned " + money(hit["pr_cents"])
+        "explanation": ("The payer assigned " + money(c["pr_cents"])
                         + " of claim " + hit["claim"] + " to the patient (deductible, coinsurance "
                         "or copay); " + money(owed) + " is still to be collected."),
         "action": "Send the patient a statement for their share.",

@@ -21,28 +21,30 @@ def check(ctx: Context) -> pd.DataFrame:
     if claims.empty:
         return pd.DataFrame()
     tol = ctx.settings.tolerance_cents
-    c = claims[claims["effective"] & claims["invoice_key"].notna()].copy()
+    c = claims.loc[claims["effective"] & claims["invoice_key"].notna(),
+                   ["claim_index", "paid_cents", "charge_cents"]]
     v = contract_view(ctx)
     view = v.set_index("claim_index") if len(v) else pd.DataFrame(
         columns=["contracted_cents", "received_cents"], dtype="Int64")
-    c["contracted_cents"] = c["claim_index"].map(view["contracted_cents"]).astype("Int64")
-    c["received_cents"] = c["claim_index"].map(view["received_cents"]).astype("Int64")
+    c = c.assign(contracted_cents=c["claim_index"].map(view["contracted_cents"]).astype("Int64"),
+                 received_cents=c["claim_index"].map(view["received_cents"]).astype("Int64"))
     over_charge = c["paid_cents"] - c["charge_cents"] > tol
     # payer + patient share above the contract: the payer's part was too large
     over_contract = (c["received_cents"] - c["contracted_cents"] > tol).fillna(False).astype(bool)
-    hit = c[over_charge | over_contract]
-    if hit.empty:
+    c = c[over_charge | over_contract]
+    if c.empty:
         return pd.DataFrame()
-    by_charge = over_charge[hit.index]
-    share = (hit["received_cents"] - hit["paid_cents"]).fillna(0)
-    expected = hit["charge_cents"].where(by_charge, hit["contracted_cents"] - share).astype("Int64")
-    what = pd.Series("the amount charged", index=hit.index).where(
+    hit = claims.loc[c.index]
+    by_charge = over_charge[c.index]
+    share = (c["received_cents"] - c["paid_cents"]).fillna(0)
+    expected = c["charge_cents"].where(by_charge, c["contracted_cents"] - share).astype("Int64")
+    what = pd.Series("the amount charged", index=c.index).where(
         by_charge, "its share of the contracted amount")
     return pd.DataFrame({
         "type": TYPE, "severity": "medium", "key": claim_key(hit),
-        **claim_fields(hit, ctx.invoice_totals),
-        "expected": expected, "actual": hit["paid_cents"],
-        "explanation": ("The payer paid " + money(hit["paid_cents"]) + " on claim " + hit["claim"]
+        **claim_fields(hit, ctx),
+        "expected": expected, "actual": c["paid_cents"],
+        "explanation": ("The payer paid " + money(c["paid_cents"]) + " on claim " + hit["claim"]
                         + ", more than " + what + " (" + money(expected) + ")."),
         "action": "Confirm with the payer; expect a recoupment or refund the overpayment.",
     })

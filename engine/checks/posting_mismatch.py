@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.checks._common import claim_fields, money, remit_claims
+from engine.checks._common import claim_fields, invoices_by_key, money, remit_claims
 from engine.context import Context
 
 TYPE = "POSTING_MISMATCH"
@@ -19,15 +19,15 @@ def check(ctx: Context) -> pd.DataFrame:
     t = ctx.invoice_totals
     if "posted_insurance_cents" not in t:
         return pd.DataFrame()
-    matched = claims[claims["invoice_key"].notna()]
+    matched = claims.loc[claims["invoice_key"].notna(), ["invoice_key", "paid_cents"]]
     remit_paid = matched.groupby("invoice_key", sort=False)["paid_cents"].sum()
-    posted = t.set_index("invoice_key")["posted_insurance_cents"].reindex(remit_paid.index).fillna(0)
+    posted = invoices_by_key(ctx)["posted_insurance_cents"].reindex(remit_paid.index).fillna(0)
     diff = posted - remit_paid
     bad = diff[diff.abs() > ctx.settings.tolerance_cents].index
     if len(bad) == 0:
         return pd.DataFrame()
     last = matched[matched["invoice_key"].isin(bad)].drop_duplicates("invoice_key", keep="last")
-    last = last.set_index("invoice_key").loc[bad].reset_index()
+    last = claims.loc[last.index].set_index("invoice_key").loc[bad].reset_index()
     x = remit_paid.loc[bad].astype("Int64").to_numpy()
     y = posted.loc[bad].astype("Int64").to_numpy()
     x_s = pd.Series(x, index=last.index, dtype="Int64")
@@ -35,7 +35,7 @@ def check(ctx: Context) -> pd.DataFrame:
     nothing = y_s == 0
     return pd.DataFrame({
         "type": TYPE, "severity": "medium", "key": last["invoice_key"],
-        **claim_fields(last, t),
+        **claim_fields(last, ctx),
         "expected": x_s, "actual": y_s,
         "explanation": ("The remittance paid " + money(x_s) + " on claim " + last["claim"]
                         + (", but the insurance payments posted on the invoice total "

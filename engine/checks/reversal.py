@@ -21,14 +21,15 @@ def check(ctx: Context) -> pd.DataFrame:
     original_paid = rev["reverses"].map(by_label["paid_cents"]).astype("Int64")
     original_paid = original_paid.fillna(-rev["paid_cents"])
     # a correction: a later effective claim with the same claim number
-    corr = claims[claims["effective"]].drop_duplicates("claim_key", keep="last").set_index("claim_key")
+    corr = (claims.loc[claims["effective"], ["claim_key", "paid_cents"]]
+            .drop_duplicates("claim_key", keep="last").set_index("claim_key"))
     corrected = rev["claim_key"].map(corr["paid_cents"]).astype("Int64")
     has_corr = corrected.notna()
     key_claims = rev.assign(status="22")
     return pd.DataFrame({
         "type": TYPE, "severity": has_corr.map({True: "low", False: "medium"}),
         "key": claim_key(key_claims) + "|" + rev["payer_claim"].fillna("").astype(str),
-        **claim_fields(rev, ctx.invoice_totals),
+        **claim_fields(rev, ctx),
         "expected": original_paid, "actual": corrected.fillna(0).astype("Int64"),
         "explanation": ("The payer reversed its payment of " + money(original_paid) + " on claim "
                         + rev["claim"]

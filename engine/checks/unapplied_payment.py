@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.checks._common import money, payment_fields
+from engine.checks._common import invoices_by_key, money, payment_fields
 from engine.context import Context
 
 TYPE = "UNAPPLIED_PAYMENT"
@@ -25,7 +25,7 @@ def check(ctx: Context) -> pd.DataFrame:
         return pd.DataFrame()
     cand = (ctx.match_candidates.sort_values("confidence", ascending=False, kind="mergesort")
             .drop_duplicates("payment_index").set_index("payment_index"))
-    inv_names = ctx.invoice_totals.set_index("invoice_key")["invoice"]
+    inv_names = invoices_by_key(ctx)["invoice"]
     best = hit.index.to_series().map(cand["invoice_key"]).map(inv_names).astype("object")
     conf = hit.index.to_series().map(cand["confidence"])
     hint = ("; the closest invoice is " + best + " at "

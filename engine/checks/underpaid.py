@@ -12,20 +12,21 @@ TYPE = "UNDERPAID"
 
 
 def check(ctx: Context) -> pd.DataFrame:
-    v = contract_view(ctx)
+    view = contract_view(ctx)
+    if view.empty:
+        return pd.DataFrame()
+    v = view[view["contracted_cents"] - view["received_cents"] > ctx.settings.tolerance_cents]
     if v.empty:
         return pd.DataFrame()
-    hit = v[v["contracted_cents"] - v["received_cents"] > ctx.settings.tolerance_cents]
-    if hit.empty:
-        return pd.DataFrame()
-    short = hit["contracted_cents"] - hit["received_cents"]
+    hit = ctx.remits["claims"].loc[v.index]
+    short = v["contracted_cents"] - v["received_cents"]
     return pd.DataFrame({
         "type": TYPE, "severity": "medium", "key": claim_key(hit),
-        **claim_fields(hit, ctx.invoice_totals),
-        "expected": hit["contracted_cents"], "actual": hit["received_cents"],
-        "explanation": ("The contract allows " + money(hit["contracted_cents"]) + " for claim "
+        **claim_fields(hit, ctx),
+        "expected": v["contracted_cents"], "actual": v["received_cents"],
+        "explanation": ("The contract allows " + money(v["contracted_cents"]) + " for claim "
                         + hit["claim"] + ", but the payer paid " + money(hit["paid_cents"])
-                        + " and assigned " + money(hit["pr_cents"]) + " to the patient: "
+                        + " and assigned " + money(v["pr_cents"]) + " to the patient: "
                         + money(short) + " short."),
         "action": "Send the payer a reimbursement request (or appeal) citing the contracted rate.",
     })

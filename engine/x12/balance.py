@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.money import format_cents
+from engine.money import money_texts
 from engine.x12.read import Remit
 
 _ACTION = ("Compare this remittance with the payer's paper or portal EOB and ask the payer for a "
@@ -34,6 +34,12 @@ def _sum_by(df: pd.DataFrame, key: str, index: pd.Series) -> pd.Series:
 
 def _key_part(s: pd.Series) -> pd.Series:
     return s.astype("object").where(s.notna(), "").astype(str)
+
+
+def _claim_keys(claims: pd.DataFrame) -> pd.Series:
+    """The key part naming each claim row: trace, claim number and status."""
+    return (_key_part(claims["trace_key"]) + "|" + _key_part(claims["claim_key"]) + "|"
+            + _key_part(claims["status"]))
 
 
 def _unique_keys(keys: pd.Series) -> pd.Series:
@@ -65,8 +71,6 @@ def _findings(rows: pd.DataFrame, level: str, severity: str, expected: pd.Series
     }, index=rows.index)
 
 
-def _money(s: pd.Series) -> pd.Series:
-    return s.map(lambda v: format_cents(None if pd.isna(v) else int(v)))
 
 
 def check_balance(remit: Remit) -> pd.DataFrame:
@@ -74,12 +78,10 @@ def check_balance(remit: Remit) -> pd.DataFrame:
     claims, lines, adj, tx, plb = (remit.claims, remit.lines, remit.adjustments,
                                    remit.transactions, remit.plb)
     frames = []
-    claim_keys = (_key_part(claims["trace_key"]) + "|" + _key_part(claims["claim_key"]) + "|"
-                  + _key_part(claims["status"]))
 
     # line: SVC02 − ΣCAS(line) = SVC03
     if len(lines):
-        line_adj = adj[adj["line_index"].notna()]
+        line_adj = adj.loc[adj["line_index"].notna(), ["line_index", "amount_cents"]]
         complete = lines["claim_index"].map(
             pd.Series(claims["complete"].to_numpy(), index=claims["claim_index"].to_numpy()))
         expected = lines["charge_cents"] - _sum_by(line_adj, "line_index", lines["line_index"])
@@ -92,15 +94,16 @@ def check_balance(remit: Remit) -> pd.DataFrame:
                 on="claim_index", how="left").set_index(lines.index[bad])
             rows["service_date"] = rows["service_date"].fillna(rows["claim_service_date"])
             ordinal = lines.groupby("claim_index").cumcount()[bad] + 1
-            owner_key = pd.Series(claim_keys.to_numpy(),
-                                  index=claims["claim_index"].to_numpy()).reindex(
+            owners = claims[claims["claim_index"].isin(rows["claim_index"])]
+            owner_key = pd.Series(_claim_keys(owners).to_numpy(),
+                                  index=owners["claim_index"].to_numpy()).reindex(
                 rows["claim_index"].to_numpy()).to_numpy()
             key = (pd.Series(owner_key, index=rows.index).astype(str) + "|line|"
                    + ordinal.astype(str) + "|" + _key_part(rows["cpt_key"]))
             cpt = rows["cpt"].astype("object").where(rows["cpt"].notna(), "without a code")
             explanation = ("Service line " + cpt.astype(str) + " was paid "
-                           + _money(actual[bad]) + ", but its charge minus its adjustments "
-                           "comes to " + _money(expected[bad]) + ".")
+                           + money_texts(actual[bad]) + ", but its charge minus its adjustments "
+                           "comes to " + money_texts(expected[bad]) + ".")
             frames.append(_findings(rows, "line", "medium", expected[bad], actual[bad],
                                     explanation, key))
 
@@ -110,25 +113,25 @@ def check_balance(remit: Remit) -> pd.DataFrame:
         actual = claims["paid_cents"]
         bad = (expected != actual).fillna(False) & claims["complete"]
         if bad.any():
-            explanation = ("The payer reports paying " + _money(actual[bad]) + " on this claim, "
+            explanation = ("The payer reports paying " + money_texts(actual[bad]) + " on this claim, "
                            "but its charge minus its adjustments comes to "
-                           + _money(expected[bad]) + ".")
+                           + money_texts(expected[bad]) + ".")
             frames.append(_findings(claims[bad], "claim", "medium", expected[bad], actual[bad],
-                                    explanation, claim_keys[bad] + "|claim"))
+                                    explanation, _claim_keys(claims[bad]) + "|claim"))
 
         # patient responsibility: CLP05 = ΣCAS group PR (reversals exempt; blank CLP05 is 0)
-        pr = adj[adj["group"] == "PR"]
+        pr = adj.loc[adj["group"] == "PR", ["claim_index", "amount_cents"]]
         expected = _sum_by(pr, "claim_index", claims["claim_index"])
         actual = claims["patient_resp_cents"].fillna(0)
         bad = ((expected != actual).fillna(False) & claims["complete"]
                & (claims["status"] != "22"))
         if bad.any():
-            explanation = ("The claim states a patient share of " + _money(actual[bad])
+            explanation = ("The claim states a patient share of " + money_texts(actual[bad])
                            + ", but its patient-responsibility adjustments add up to "
-                           + _money(expected[bad]) + ".")
+                           + money_texts(expected[bad]) + ".")
             frames.append(_findings(claims[bad], "patient_resp", "medium", expected[bad],
                                     actual[bad], explanation,
-                                    claim_keys[bad] + "|patient_resp"))
+                                    _claim_keys(claims[bad]) + "|patient_resp"))
 
     # transaction: BPR02 = ΣCLP04 − ΣPLB
     if len(tx):
@@ -140,9 +143,9 @@ def check_balance(remit: Remit) -> pd.DataFrame:
         actual = tx["paid_cents"]
         bad = (expected != actual).fillna(False) & tx["complete"]
         if bad.any():
-            explanation = ("The payment total is " + _money(actual[bad]) + ", but the claim "
+            explanation = ("The payment total is " + money_texts(actual[bad]) + ", but the claim "
                            "payments less the provider-level adjustments come to "
-                           + _money(expected[bad]) + ".")
+                           + money_texts(expected[bad]) + ".")
             key = (_key_part(tx["trace_key"][bad]) + "|" + _key_part(tx["payer_id"][bad])
                    + "|transaction")
             frames.append(_findings(tx[bad], "transaction", "high", expected[bad], actual[bad],
@@ -185,4 +188,4 @@ def problems_to_findings(problems: pd.DataFrame) -> pd.DataFrame:
 def _empty() -> pd.DataFrame:
     cols = ("type", "severity", "claim", "trace", "payer", "expected", "actual", "difference",
             "explanation", "action", "source", "key", "source_sheet", "source_row")
-    return pd.DataFrame({c: pd.Series([], dtype="object") for c in cols})
+    return pd.DataFrame(columns=list(cols), dtype="object")
