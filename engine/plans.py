@@ -109,6 +109,16 @@ def _text(s: pd.Series) -> pd.Series:
     return pd.Series(values, index=s.index, dtype=object)
 
 
+def _objects(values: np.ndarray) -> pd.Series:
+    """An object column (not inferred as str) with None for blanks."""
+    return pd.Series(np.where(pd.isna(values), None, values), dtype=object)
+
+
+def _ints(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """An Int64 column as numpy arrays: its values (0 for blanks), and where it is known."""
+    return s.to_numpy(dtype=np.int64, na_value=0), s.notna().to_numpy()
+
+
 def _dates(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s, errors="coerce").astype("datetime64[us]")
 
@@ -239,7 +249,8 @@ def _invalid_findings(rows: pd.DataFrame, code: str) -> pd.DataFrame:
 
 
 def _schedule(terms: pd.DataFrame) -> pd.DataFrame:
-    """One row per installment for the (valid) plans in `terms` (one row per plan)."""
+    """One row per installment for the (valid) plans in `terms` (one row per plan): `_pos` (the
+    plan's position in `terms`), number, due_date and amount_cents, as numpy columns."""
     n = terms["_n"].to_numpy(dtype=np.int64)
     pos = np.repeat(np.arange(len(terms)), n)
     starts = np.concatenate(([0], np.cumsum(n)[:-1])) if len(n) else np.array([], dtype=np.int64)
@@ -266,122 +277,125 @@ def _schedule(terms: pd.DataFrame) -> pd.DataFrame:
         dim = ((month + np.timedelta64(1, "M")).astype("datetime64[D]") - first).astype(np.int64)
         due[monthly] = first + np.minimum(day, dim - 1).astype("timedelta64[D]")
 
-    inst_df = pd.DataFrame({
-        "_pos": pos,
-        "number": pd.array(number, dtype="Int64"),
-        "due_date": due.astype("datetime64[us]"),
-        "amount_cents": pd.array(amount, dtype="Int64"),
-    })
-    inst_df = inst_df[amount > 0].reset_index(drop=True)
-    for c in ("plan", "plan_key", "patient_id", "invoices", "source", "sheet", "row", "_grace"):
-        inst_df[c] = terms[c].to_numpy()[inst_df["_pos"].to_numpy()]
-    return inst_df
+    scheduled = amount > 0
+    return pd.DataFrame({"_pos": pos[scheduled], "number": number[scheduled],
+                         "due_date": due[scheduled].astype("datetime64[us]"),
+                         "amount_cents": amount[scheduled]})
 
 
 # ---------------------------------------------------------------------------------------------
 # payments toward plans
 
 
-def _may_count(status: pd.DataFrame, payments: pd.DataFrame,
+def _in(values: pd.Series, keys: set) -> np.ndarray:
+    """`values.isin(keys)` as an array, by one set lookup per value: for a few keys among many
+    python-storage strings about twice as fast as isin, which hashes every value."""
+    return np.fromiter(map(keys.__contains__, values.to_numpy(dtype=object)), bool, len(values))
+
+
+def _may_count(plan_keys: set, invoices: set, patients: set, payments: pd.DataFrame,
                applications: pd.DataFrame | None) -> np.ndarray:
     """The payments that could count toward some plan (naming it, naming or applied to one of its
     invoices, or from its patient): in a big practice most payments have nothing to do with
     plans, and the rules below need not look at those."""
-    plan_keys = set(status["plan_key"])
-    invoices = set(status["invoice_keys"].explode().dropna())
-    patients = set(status["patient_id_key"].dropna())
     maybe = np.zeros(len(payments), dtype=bool)
     for column, keys in (("reference_key", plan_keys), ("invoice_key", plan_keys | invoices),
                          ("patient_id_key", patients)):
         if column in payments:
-            maybe |= payments[column].isin(keys).to_numpy()
+            maybe |= _in(payments[column], keys)
     if applications is not None and len(applications) and "payment_index" in applications:
-        to_plan = applications["invoice_key"].isin(invoices).to_numpy()
+        to_plan = _in(applications["invoice_key"], invoices)
         maybe |= payments.index.isin(applications["payment_index"].to_numpy()[to_plan])
     return maybe
 
 
-def _plan_payments(status: pd.DataFrame, payments: pd.DataFrame | None,
-                   applications: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.DataFrame:
-    """(pidx = payment index label, plan_key, cents) for each payment counted toward a plan."""
-    empty = pd.DataFrame({"pidx": pd.Series([], dtype="object"),
-                          "plan_key": pd.Series([], dtype="object"),
-                          "cents": pd.Series([], dtype="int64")})
-    if payments is None or not len(payments) or not len(status):
-        return empty
-    used = [c for c in ("amount_cents", "date", "invoice_key", "reference_key", "patient_id_key",
-                        "kind", "duplicate") if c in payments]
-    payments = payments[used][_may_count(status, payments, applications)]  # narrow, then filter
-    pay = pd.DataFrame({
-        "pidx": payments.index.to_numpy(),
-        "amount": _col(payments, "amount_cents", "Int64").array,
-        "date": _dates(_col(payments, "date")).to_numpy(),
-        "invoice_key": _text(_col(payments, "invoice_key")).to_numpy(),
-        "reference_key": _text(_col(payments, "reference_key")).to_numpy(),
-        "patient_id_key": _text(_col(payments, "patient_id_key")).to_numpy(),
-        "kind": _text(_col(payments, "kind")).str.lower().to_numpy()
-        if "kind" in payments else np.full(len(payments), None, dtype=object),
-        "duplicate": _col(payments, "duplicate").fillna(False).astype(bool).to_numpy()
-        if "duplicate" in payments else np.zeros(len(payments), dtype=bool),
-    })
-    pay = pay[~pay["duplicate"] & pay["amount"].notna() & (pay["kind"] != "adjustment")]
-    pay = pay[~(pay["date"] > np.datetime64(pd.Timestamp(as_of).to_datetime64()))]
-    if not len(pay):
-        return empty
-    self_pay = ~pay["kind"].isin(["insurance"])
+def _first_plan(keys: pd.Series) -> pd.Series:
+    """Plan position by key: for each key in `keys` (indexed by plan position), the first plan."""
+    keys = keys.dropna()
+    keys = keys[~keys.duplicated()]
+    return pd.Series(keys.index.to_numpy(), index=pd.Index(keys.to_numpy(), dtype=object))
 
-    order = pd.Series(np.arange(len(status)), index=status["plan_key"].to_numpy())
-    plan_keys = set(status["plan_key"])
-    cands = []
+
+def _lookup(table: pd.Series, keys: np.ndarray, missing: int = -1) -> np.ndarray:
+    """`table[key]` for each of `keys` (`table` has unique labels), `missing` for absent keys."""
+    at = table.index.get_indexer(keys)
+    return np.append(table.to_numpy(), missing)[at]  # at -1 (absent) takes the appended `missing`
+
+
+def _paid_toward_plans(status: pd.DataFrame, payments: pd.DataFrame | None,
+                       applications: pd.DataFrame | None, as_of: pd.Timestamp) -> np.ndarray:
+    """Cents counted toward each plan of `status` (one row per plan, in order), each payment
+    counted once, to one plan: the one it names, else the first plan one of its invoices belongs
+    to, else its patient's plan that starts first."""
+    paid = np.zeros(len(status), dtype=np.int64)
+    if payments is None or not len(payments) or not len(status):
+        return paid
+    plan_keys = status["plan_key"].to_numpy(dtype=object)
+    by_start = pd.DataFrame({"start": status["start"].to_numpy(), "plan_key": plan_keys,
+                             "patient_id_key": status["patient_id_key"].to_numpy(dtype=object)}
+                            ).sort_values(["start", "plan_key"], kind="mergesort")
+    plan_of_key = _first_plan(pd.Series(plan_keys))
+    plan_of_invoice = _first_plan(pd.Series(status["invoice_keys"].to_numpy()).explode())
+    plan_of_patient = _first_plan(by_start["patient_id_key"])
+
+    rows = np.flatnonzero(_may_count(set(plan_keys), set(plan_of_invoice.index),
+                                     set(plan_of_patient.index), payments, applications))
+    amount = _col(payments, "amount_cents", "Int64").iloc[rows]
+    kind = (_text(_col(payments, "kind").iloc[rows]).str.lower().to_numpy() if "kind" in payments
+            else np.full(len(rows), None, dtype=object))
+    counts = (amount.notna().to_numpy() & (kind != "adjustment")
+              & ~(_dates(_col(payments, "date").iloc[rows]).to_numpy()
+                  > np.datetime64(pd.Timestamp(as_of).to_datetime64())))
+    if "duplicate" in payments:
+        counts &= ~payments["duplicate"].iloc[rows].fillna(False).astype(bool).to_numpy()
+    rows, amount, kind = rows[counts], amount[counts], kind[counts]
+    if not len(rows):
+        return paid
+
+    def text(column: str) -> np.ndarray:
+        return _text(_col(payments, column).iloc[rows]).to_numpy()
+
+    pidx = payments.index.to_numpy()[rows]
+    self_pay = kind != "insurance"
+    cents = amount.to_numpy(dtype=np.int64)
+    invoice_key = text("invoice_key")
 
     # 1. naming the plan
-    ref_plan = pay["reference_key"].where(pay["reference_key"].isin(plan_keys))
-    inv_plan = pay["invoice_key"].where(pay["invoice_key"].isin(plan_keys))
-    named = ref_plan.fillna(inv_plan)
-    m = named.notna()
-    cands.append(pd.DataFrame({"pidx": pay.loc[m, "pidx"], "plan_key": named[m],
-                               "cents": pay.loc[m, "amount"].astype("int64"), "prio": 1}))
+    named = _lookup(plan_of_key, text("reference_key"))
+    named = np.where(named >= 0, named, _lookup(plan_of_key, invoice_key))
 
-    # 2. applied to one of its invoices (first plan listing the invoice wins)
-    inv_map = (status[["plan_key", "invoice_keys"]].explode("invoice_keys")
-               .dropna(subset=["invoice_keys"]).drop_duplicates("invoice_keys")
-               .set_index("invoice_keys")["plan_key"])
-    app_pidx: set = set()
+    # 2. applied to one of its invoices: the first such plan, with what was applied to it
+    applied = np.zeros(len(rows), dtype=bool)
+    by_application = np.full(len(rows), -1)
+    applied_cents = np.zeros(len(rows), dtype=np.int64)
     if applications is not None and len(applications) and "payment_index" in applications:
+        applied = pd.Index(pidx).isin(applications["payment_index"].to_numpy())
+        app_rows = np.flatnonzero(applications["payment_index"].isin(pidx[self_pay]).to_numpy())
         app = pd.DataFrame({
-            "pidx": applications["payment_index"].to_numpy(),
-            "invoice_key": _text(_col(applications, "invoice_key")).to_numpy(),
-            "cents": _col(applications, "applied_cents", "Int64").array,
+            "pidx": applications["payment_index"].to_numpy()[app_rows],
+            "plan": _lookup(plan_of_invoice,
+                            _text(_col(applications, "invoice_key").iloc[app_rows]).to_numpy()),
+            "cents": _col(applications, "applied_cents", "Int64").array[app_rows],
         })
-        app_pidx = set(app["pidx"])
-        app = app[app["pidx"].isin(set(pay.loc[self_pay, "pidx"]))]
-        app = app.assign(plan_key=app["invoice_key"].map(inv_map))
-        app = app[app["plan_key"].notna() & app["cents"].notna()]
-        cands.append(pd.DataFrame({"pidx": app["pidx"], "plan_key": app["plan_key"],
-                                   "cents": app["cents"].astype("int64"), "prio": 2}))
-    unapplied = ~pay["pidx"].isin(app_pidx)
-    rec_plan = pay["invoice_key"].map(inv_map)
-    m = self_pay & unapplied & rec_plan.notna()
-    cands.append(pd.DataFrame({"pidx": pay.loc[m, "pidx"], "plan_key": rec_plan[m],
-                               "cents": pay.loc[m, "amount"].astype("int64"), "prio": 2}))
+        to_plan = app[(app["plan"] >= 0) & app["cents"].notna()]
+        per_plan = (to_plan.groupby(["pidx", "plan"], as_index=False)["cents"].sum()
+                    .drop_duplicates("pidx").set_index("pidx"))  # each payment's first plan
+        by_application = _lookup(per_plan["plan"], pidx)
+        applied_cents = _lookup(per_plan["cents"].astype("int64"), pidx, 0)
+    # ... or recorded on one when the payment has no application rows
+    unapplied = self_pay & ~applied
+    by_record = np.where(unapplied, _lookup(plan_of_invoice, invoice_key), -1)
 
     # 3. from the plan's patient, no invoice recorded, not applied anywhere
-    by_patient = (status.dropna(subset=["patient_id_key"])
-                  .sort_values(["start", "plan_key"], kind="mergesort")
-                  .drop_duplicates("patient_id_key").set_index("patient_id_key")["plan_key"])
-    pat_plan = pay["patient_id_key"].map(by_patient)
-    m = self_pay & unapplied & pay["invoice_key"].isna() & pat_plan.notna()
-    cands.append(pd.DataFrame({"pidx": pay.loc[m, "pidx"], "plan_key": pat_plan[m],
-                               "cents": pay.loc[m, "amount"].astype("int64"), "prio": 3}))
+    by_patient = np.where(unapplied & pd.isna(invoice_key),
+                          _lookup(plan_of_patient, text("patient_id_key")), -1)
 
-    c = pd.concat(cands, ignore_index=True)
-    if not len(c):
-        return empty
-    c = c.groupby(["pidx", "plan_key", "prio"], as_index=False, sort=False)["cents"].sum()
-    c["_order"] = c["plan_key"].map(order).to_numpy()
-    c = (c.sort_values(["prio", "_order"], kind="mergesort")
-          .drop_duplicates("pidx", keep="first"))
-    return c[["pidx", "plan_key", "cents"]].reset_index(drop=True)
+    plan = np.select([named >= 0, by_application >= 0, by_record >= 0],
+                     [named, by_application, by_record], by_patient)
+    cents = np.where((named < 0) & (by_application >= 0), applied_cents, cents)
+    counted = plan >= 0
+    np.add.at(paid, plan[counted], cents[counted])
+    return paid
 
 
 # ---------------------------------------------------------------------------------------------
@@ -398,17 +412,18 @@ def build_plans(plans: pd.DataFrame, payments: pd.DataFrame, applications: pd.Da
         return PlanTables(_empty_installments(), _empty_plan_status(), normalize(
             pd.DataFrame({"type": pd.Series([], dtype="object")})))
 
-    p = pd.DataFrame(index=plans.index)
+    columns = {}
     for c in columns_of(SHEET):
         if c in ("installment_cents", "total_cents", "count", "grace_days", "row"):
-            p[c] = _col(plans, c, "Int64")
+            columns[c] = _col(plans, c, "Int64")
         elif c == "start":
-            p[c] = _dates(_col(plans, c))
+            columns[c] = _dates(_col(plans, c))
         else:
-            p[c] = _text(_col(plans, c))
-    p["sheet"] = p["sheet"].fillna(SHEET)
-    p["source"] = p["source"].fillna(
-        p["sheet"] + " row " + p["row"].astype("object").map(str))
+            columns[c] = _text(_col(plans, c))
+    columns["sheet"] = columns["sheet"].fillna(SHEET)
+    columns["source"] = columns["source"].fillna(
+        columns["sheet"] + " row " + columns["row"].astype("object").map(str))
+    p = pd.DataFrame(columns)
     p["_i"] = np.arange(len(p))
     p = p.sort_values(["row", "_i"], kind="mergesort", na_position="last")
 
@@ -423,40 +438,41 @@ def build_plans(plans: pd.DataFrame, payments: pd.DataFrame, applications: pd.Da
 
     problems: list[pd.DataFrame] = []
     no_plan = p["plan_key"].isna()
-    data_cols = [c for c in columns_of(SHEET) if c not in ("sheet", "row", "source")]
-    bad_rows = p[no_plan & p[data_cols].notna().any(axis=1)]
-    if len(bad_rows):
-        problems.append(_invalid_findings(bad_rows, "plan_missing"))
-    p = p[~no_plan]
+    if no_plan.any():
+        data_cols = [c for c in columns_of(SHEET) if c not in ("sheet", "row", "source")]
+        bad_rows = p[no_plan & p[data_cols].notna().any(axis=1)]
+        if len(bad_rows):
+            problems.append(_invalid_findings(bad_rows, "plan_missing"))
+        p = p[~no_plan]
 
     # the terms row of each plan: first row with terms, else its first row
-    first_terms = p[p["_has_terms"]].drop_duplicates("plan_key")
-    no_terms = p[~p["plan_key"].isin(set(first_terms["plan_key"]))].drop_duplicates("plan_key")
-    t = pd.concat([first_terms, no_terms]).sort_values(["row", "_i"], kind="mergesort",
-                                                       na_position="last")
+    terms_first = np.argsort(~p["_has_terms"].to_numpy(), kind="stable")
+    chosen = terms_first[~p["plan_key"].iloc[terms_first].duplicated().to_numpy()]
+    t = p.iloc[np.sort(chosen)]
 
-    inst, total, count = t["installment_cents"], t["total_cents"], t["count"]
+    inst, has_inst = _ints(t["installment_cents"])
+    total, has_total = _ints(t["total_cents"])
+    count, has_count = _ints(t["count"])
+    grace, has_grace = _ints(t["grace_days"])
     checks = {
-        "installment_missing": inst.isna(),
-        "installment_not_positive": inst.notna() & (inst <= 0),
-        "start_missing": t["start"].isna(),
-        "frequency_unknown": t["_freq"].isna(),
-        "no_count_or_total": count.isna() & total.isna(),
-        "count_not_positive": count.notna() & (count <= 0),
-        "total_not_positive": total.notna() & (total <= 0),
-        "grace_negative": t["grace_days"].notna() & (t["grace_days"] < 0),
+        "installment_missing": ~has_inst,
+        "installment_not_positive": has_inst & (inst <= 0),
+        "start_missing": t["start"].isna().to_numpy(),
+        "frequency_unknown": t["_freq"].isna().to_numpy(),
+        "no_count_or_total": ~has_count & ~has_total,
+        "count_not_positive": has_count & (count <= 0),
+        "total_not_positive": has_total & (total <= 0),
+        "grace_negative": has_grace & (grace < 0),
     }
-    checks = {k: v.fillna(False).astype(bool) for k, v in checks.items()}
-    bad = pd.Series(False, index=t.index)
+    bad = np.zeros(len(t), dtype=bool)
     for code, mask in checks.items():
         if _PROBLEMS[code][2] == "high":
             bad |= mask
-    # number of installments (only meaningful where terms are good)
-    ok_inst = inst.where(~bad, 1).fillna(1).astype("int64").clip(lower=1)
-    ok_total = total.where(~bad).astype("Int64")
-    ok_count = count.where(~bad).astype("Int64")
-    n = ok_count.where(ok_count.notna(), (ok_total + ok_inst - 1) // ok_inst)
-    checks["too_many"] = (~bad & n.notna() & (n > MAX_INSTALLMENTS)).fillna(False).astype(bool)
+    # number of installments (only meaningful where terms are good: a positive installment, and
+    # a count or a positive total)
+    ok_inst = np.where(bad, 1, inst)
+    n = np.where(has_count, count, (total + ok_inst - 1) // ok_inst)
+    checks["too_many"] = ~bad & (n > MAX_INSTALLMENTS)
     bad |= checks["too_many"]
     for code, mask in checks.items():
         if mask.any():
@@ -465,103 +481,91 @@ def build_plans(plans: pd.DataFrame, payments: pd.DataFrame, applications: pd.Da
     invalid = (normalize(pd.concat(problems)).reset_index(drop=True) if problems else
                normalize(pd.DataFrame({"type": pd.Series([], dtype="object")})))
 
-    good_keys = set(t.loc[~bad, "plan_key"])
-    t = t[~bad].copy()
-    t["_n"] = n[~bad].astype("int64")
-    t["_total"] = total[~bad].where(total[~bad].notna(), t["_n"] * t["installment_cents"]) \
-        .astype("int64")
-    t["_grace"] = t["grace_days"].where(t["grace_days"].notna() & (t["grace_days"] >= 0),
-                                        grace_default).astype("int64")
+    good = ~bad
+    good_keys = set(t["plan_key"][good])
+    t = t[good].reset_index(drop=True)
+    t["_n"] = n[good]
+    t["_total"] = np.where(has_total[good], total[good], n[good] * inst[good])
+    t["_grace"] = np.where(has_grace[good] & (grace[good] >= 0), grace[good], grace_default)
 
     # invoices and patient from every row of the plan
-    rows = p[p["plan_key"].isin(good_keys)]
+    rows = p.loc[p["plan_key"].isin(good_keys),
+                 ["plan_key", "invoice", "invoice_key", "patient_id", "patient_id_key"]]
     inv = rows.dropna(subset=["invoice_key"]).drop_duplicates(["plan_key", "invoice_key"])
     inv_disp = inv.groupby("plan_key", sort=False)["invoice"].agg(", ".join)
     inv_keys = inv.groupby("plan_key", sort=False)["invoice_key"].agg(tuple)
+    plan_keys = t["plan_key"].to_numpy(dtype=object)
     pat = rows.dropna(subset=["patient_id_key"]).drop_duplicates("plan_key") \
-        .set_index("plan_key")[["patient_id", "patient_id_key"]]
-    t = t.set_index("plan_key", drop=False)
-    t["invoices"] = inv_disp.reindex(t.index).astype("object").where(
-        inv_disp.reindex(t.index).notna(), None)
-    keys_list = [v if isinstance(v, tuple) else () for v in inv_keys.reindex(t.index)]
+        .set_index("plan_key").reindex(plan_keys)
+    t["invoices"] = _objects(inv_disp.reindex(plan_keys).to_numpy(dtype=object))
+    keys_list = [v if isinstance(v, tuple) else () for v in inv_keys.reindex(plan_keys)]
     keys_arr = np.empty(len(keys_list), dtype=object)
     keys_arr[:] = keys_list
     t["invoice_keys"] = keys_arr
-    t["patient_id"] = t["patient_id"].where(t["patient_id"].notna(),
-                                            pat["patient_id"].reindex(t.index))
-    t["patient_id_key"] = t["patient_id_key"].where(t["patient_id_key"].notna(),
-                                                    pat["patient_id_key"].reindex(t.index))
-    t = t.reset_index(drop=True)
-    for c in ("patient_id", "patient_id_key", "invoices"):
-        t[c] = t[c].astype("object").where(t[c].notna(), None)
+    for c in ("patient_id", "patient_id_key"):  # the terms row's, else the plan's first
+        own = t[c].to_numpy(dtype=object)
+        t[c] = _objects(np.where(pd.isna(own), pat[c].to_numpy(dtype=object), own))
 
     if not len(t):
         return PlanTables(_empty_installments(), _empty_plan_status(), invalid)
 
     ins = _schedule(t)
+    pos = ins["_pos"].to_numpy()
+    amount = ins["amount_cents"].to_numpy()
+    due = ins["due_date"].to_numpy()
+    scheduled = np.bincount(pos, minlength=len(t))  # installments per plan
 
     # payments toward each plan, allocated in due order
-    counted = _plan_payments(t, payments, applications, as_of)
-    paid = counted.groupby("plan_key")["cents"].sum() if len(counted) else pd.Series(
-        dtype="int64")
-    t["_paid"] = t["plan_key"].map(paid).fillna(0).astype("int64").to_numpy()
-
-    amount = ins["amount_cents"].astype("int64")
-    cum_due = amount.groupby(ins["_pos"]).cumsum()
-    prev = cum_due - amount
-    pool = t["_paid"].clip(lower=0).to_numpy()[ins["_pos"].to_numpy()]
-    alloc = np.clip(pool - prev.to_numpy(), 0, amount.to_numpy())
-    ins["paid_cents"] = pd.array(alloc, dtype="Int64")
-    ins["grace_days"] = pd.array(ins["_grace"].astype("int64"), dtype="Int64")
-    ins["grace_end"] = (ins["due_date"] + pd.to_timedelta(ins["_grace"].astype("int64"), unit="D")
-                        ).astype("datetime64[us]")
+    paid = _paid_toward_plans(t, payments, applications, as_of)
+    before = np.cumsum(amount) - amount
+    due_before = before - before[np.searchsorted(pos, pos)]  # of its plan (rows are by plan)
+    alloc = np.clip(np.maximum(paid, 0)[pos] - due_before, 0, amount)
+    grace = t["_grace"].to_numpy()
+    grace_end = due + grace[pos].astype("timedelta64[D]")
 
     # invoices paid off outside the plan close it
     closed = np.zeros(len(t), dtype=bool)
     if invoice_totals is not None and len(invoice_totals) and "invoice_key" in invoice_totals \
             and "balance_cents" in invoice_totals:
-        bal = (invoice_totals.dropna(subset=["invoice_key"])
-               .assign(_b=_col(invoice_totals, "balance_cents", "Int64"))
-               .groupby("invoice_key", sort=False)["_b"].sum(min_count=1))
-        ex = t[["plan_key", "invoice_keys"]].explode("invoice_keys").dropna(
-            subset=["invoice_keys"])
-        ex = ex.assign(_b=ex["invoice_keys"].map(bal))
-        ex = ex[ex["_b"].notna()]
-        if len(ex):
-            open_any = (ex["_b"] > 0).groupby(ex["plan_key"], sort=False).any()
-            closed_keys = set(open_any[~open_any].index)
-            closed = t["plan_key"].isin(closed_keys).to_numpy()
+        listed = pd.Series(t["invoice_keys"].to_numpy()).explode().dropna()  # by plan position
+        on_plan = invoice_totals.loc[_in(invoice_totals["invoice_key"], set(listed)),
+                                     ["invoice_key", "balance_cents"]]
+        balance = (_col(on_plan, "balance_cents", "Int64")
+                   .groupby(on_plan["invoice_key"].to_numpy(dtype=object)).sum(min_count=1))
+        known = listed.map(balance).dropna()
+        plans_known = np.bincount(known.index.to_numpy(), minlength=len(t)) > 0
+        plans_open = np.bincount(known.index.to_numpy()[known.to_numpy(dtype=np.int64) > 0],
+                                 minlength=len(t)) > 0
+        closed = plans_known & ~plans_open
 
-    full = alloc >= amount.to_numpy()
-    all_paid = pd.Series(full).groupby(ins["_pos"].to_numpy()).all() \
-        .reindex(range(len(t)), fill_value=False).to_numpy()
-    completed = (t["_paid"].to_numpy() >= t["_total"].to_numpy()) | all_paid | closed
+    full = alloc >= amount
+    all_paid = (scheduled > 0) & (np.bincount(pos[~full], minlength=len(t)) == 0)
+    total_cents = t["_total"].to_numpy()
+    completed = (paid >= total_cents) | all_paid | closed
 
-    due = ins["due_date"].to_numpy()
     as_of64 = np.datetime64(as_of.to_datetime64(), "us")
-    grace_end = ins["grace_end"].to_numpy()
-    plan_done = completed[ins["_pos"].to_numpy()]
     status = np.select(
-        [full, plan_done, due > as_of64, alloc > 0, as_of64 > grace_end],
+        [full, completed[pos], due > as_of64, alloc > 0, as_of64 > grace_end],
         ["paid", "closed", "upcoming", "partial", "missed"], "due")
-    ins["status"] = status.astype(object)
 
-    pos = ins["_pos"].to_numpy()
     missed = np.bincount(pos[status == "missed"], minlength=len(t))
     late_partial = np.bincount(pos[(status == "partial") & (as_of64 > grace_end)],
                                minlength=len(t))
-    open_rows = ins[~np.isin(status, ["paid", "closed"])].drop_duplicates("_pos")
-    next_date = pd.Series(open_rows["due_date"].to_numpy(), index=open_rows["_pos"].to_numpy()) \
-        .reindex(range(len(t)))
-    next_cents = pd.Series((open_rows["amount_cents"] - open_rows["paid_cents"]).to_numpy(),
-                           index=open_rows["_pos"].to_numpy()).reindex(range(len(t)))
+    # the first installment of each plan still open (completed plans have none)
+    open_rows = np.flatnonzero(~np.isin(status, ["paid", "closed"]))
+    open_rows = open_rows[np.unique(pos[open_rows], return_index=True)[1]]
+    next_date = np.full(len(t), np.datetime64("NaT"), dtype="datetime64[us]")
+    next_date[pos[open_rows]] = due[open_rows]
+    next_cents = np.zeros(len(t), dtype=np.int64)
+    next_cents[pos[open_rows]] = amount[open_rows] - alloc[open_rows]
+    has_next = np.zeros(len(t), dtype=bool)
+    has_next[pos[open_rows]] = True
 
     plan_state = np.select(
         [completed, missed >= default_after, (missed > 0) | (late_partial > 0)],
         ["completed", "defaulted", "behind"], "on track")
 
-    total_cents = t["_total"].to_numpy()
-    remaining = np.where(completed, 0, np.maximum(total_cents - t["_paid"].to_numpy(), 0))
+    remaining = np.where(completed, 0, np.maximum(total_cents - paid, 0))
     ps = pd.DataFrame({
         "plan": t["plan"].to_numpy(dtype=object),
         "plan_key": t["plan_key"].to_numpy(dtype=object),
@@ -570,10 +574,10 @@ def build_plans(plans: pd.DataFrame, payments: pd.DataFrame, applications: pd.Da
         "invoices": t["invoices"].to_numpy(dtype=object),
         "invoice_keys": t["invoice_keys"].to_numpy(dtype=object),
         "total_cents": pd.array(total_cents, dtype="Int64"),
-        "paid_to_date_cents": pd.array(t["_paid"].to_numpy(), dtype="Int64"),
+        "paid_to_date_cents": pd.array(paid, dtype="Int64"),
         "remaining_cents": pd.array(remaining, dtype="Int64"),
-        "next_due_date": next_date.to_numpy(dtype="datetime64[us]"),
-        "next_due_cents": pd.array(next_cents.to_numpy(), dtype="Int64"),
+        "next_due_date": next_date,
+        "next_due_cents": pd.arrays.IntegerArray(next_cents, ~has_next),
         "installments_missed": pd.array(missed, dtype="Int64"),
         "status": plan_state.astype(object),
         "source": t["source"].to_numpy(dtype=object),
@@ -582,19 +586,30 @@ def build_plans(plans: pd.DataFrame, payments: pd.DataFrame, applications: pd.Da
         "installment_cents": pd.array(t["installment_cents"].to_numpy(), dtype="Int64"),
         "start": t["start"].to_numpy(dtype="datetime64[us]"),
         "frequency": t["_freq"].to_numpy(dtype=object),
-        "installments": pd.array(np.bincount(pos, minlength=len(t)), dtype="Int64"),
-        "grace_days": pd.array(t["_grace"].to_numpy(), dtype="Int64"),
-        "closed_by_invoices": closed & ~(
-            (t["_paid"].to_numpy() >= total_cents) | all_paid),
+        "installments": pd.array(scheduled, dtype="Int64"),
+        "grace_days": pd.array(grace, dtype="Int64"),
+        "closed_by_invoices": closed & ~((paid >= total_cents) | all_paid),
     })
-    ps.loc[completed, "next_due_date"] = pd.NaT
-    ps.loc[completed, "next_due_cents"] = pd.NA
 
-    ins = ins[list(INSTALLMENT_COLUMNS)].reset_index(drop=True)
-    for c in ("plan", "plan_key", "patient_id", "invoices", "source", "sheet"):
-        ins[c] = ins[c].astype(object).where(ins[c].notna(), None)
-    ins["row"] = ins["row"].astype("Int64")
-    ins["due_date"] = ins["due_date"].astype("datetime64[us]")
+    def of_plan(column: str) -> pd.Series:  # the plan's text, on each of its installments
+        return _objects(t[column].to_numpy(dtype=object)[pos])
+
+    ins = pd.DataFrame({
+        "plan": of_plan("plan"),
+        "plan_key": of_plan("plan_key"),
+        "number": pd.array(ins["number"].to_numpy(), dtype="Int64"),
+        "due_date": due,
+        "amount_cents": pd.array(amount, dtype="Int64"),
+        "paid_cents": pd.array(alloc, dtype="Int64"),
+        "grace_days": pd.array(grace[pos], dtype="Int64"),
+        "status": status.astype(object),
+        "patient_id": of_plan("patient_id"),
+        "invoices": of_plan("invoices"),
+        "source": of_plan("source"),
+        "sheet": of_plan("sheet"),
+        "row": t["row"].array.take(pos),
+        "grace_end": grace_end,
+    })
     return PlanTables(ins, ps, invalid)
 
 

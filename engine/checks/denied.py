@@ -58,7 +58,7 @@ def check(ctx: Context) -> pd.DataFrame:
     if len(lines) and "denied" in lines:
         ln = lines[lines["denied"] & lines["invoice_key"].notna()]
         if len(ln):
-            parent = claims.set_index("claim_index").loc[ln["claim_index"]].reset_index()
+            parent = claims.iloc[pd.Index(claims["claim_index"]).get_indexer(ln["claim_index"])]
             parent.index = ln.index
             reason = _reason(ln["denial_group"], ln["denial_reason"])
             cat = _category(ln["denial_reason"])

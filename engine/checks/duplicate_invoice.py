@@ -18,23 +18,23 @@ def check(ctx: Context) -> pd.DataFrame:
     inv = ctx.table("Invoices")
     if inv.empty:
         return pd.DataFrame()
-    lines = inv.sort_values("row", kind="mergesort")
-    who = lines["patient_id_key"].fillna(lines["patient_key"])
-    lines = lines.assign(_who=who)
-    g = lines.groupby("invoice_key", sort=False)
-    first = g.first()
-    first_who = lines["invoice_key"].map(first["_who"])
-    first_dos = lines["invoice_key"].map(first["service_date"])
+    lines = inv[["invoice_key", "invoice", "patient_id_key", "patient_key", "patient",
+                 "patient_id", "payer", "service_date", "source", "sheet", "row"]]
+    lines = lines.sort_values("row", kind="mergesort")
+    lines = lines.assign(_who=lines["patient_id_key"].fillna(lines["patient_key"]))
+    # the first (known) patient, service date and source of each invoice number, on every line
+    first = (lines.groupby("invoice_key", sort=False)[["_who", "service_date", "source"]]
+             .transform("first"))
+    first_who, first_dos = first["_who"], first["service_date"]
     conflict = ((lines["_who"].notna() & first_who.notna() & (lines["_who"] != first_who))
                 | (lines["service_date"].notna() & first_dos.notna()
                    & (lines["service_date"] != first_dos)))
-    bad = lines[conflict].drop_duplicates("invoice_key")
+    bad = (lines.assign(_first_who=first_who, _first_source=first["source"])[conflict]
+           .drop_duplicates("invoice_key"))
     if bad.empty:
         return pd.DataFrame()
-    head = first.loc[bad["invoice_key"]]
-    head.index = bad.index
     why = pd.Series("a different service date", index=bad.index)
-    why[bad["_who"].notna() & (bad["_who"] != head["_who"])] = "a different patient"
+    why[bad["_who"].notna() & (bad["_who"] != bad["_first_who"])] = "a different patient"
     return pd.DataFrame({
         "type": TYPE,
         "severity": "high",
@@ -43,11 +43,11 @@ def check(ctx: Context) -> pd.DataFrame:
         "patient": bad["patient"].fillna(bad["patient_id"]),
         "payer": bad["payer"],
         "service_date": bad["service_date"],
-        "explanation": ("Invoice number " + bad["invoice"] + " is used on " + head["source"]
+        "explanation": ("Invoice number " + bad["invoice"] + " is used on " + bad["_first_source"]
                         + " and on " + bad["source"] + " with " + why
                         + ", so they cannot be lines of one invoice."),
         "action": "Give one of the two invoices its own number (and correct any payments posted to it).",
-        "source": head["source"] + "; " + bad["source"],
+        "source": bad["_first_source"] + "; " + bad["source"],
         "source_sheet": bad["sheet"],
         "source_row": bad["row"],
     })
