@@ -21,23 +21,24 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
     """
     apps = applications.merge(payments[["kind", "payer_adjustment", "date", "row"]],
                               left_on="payment_index", right_index=True)
-    # one grouping by invoice for every per-invoice figure: string keys are costly to group
+    # every per-invoice figure groups on invoice numbers: string keys are costly to group
     apps = apps.sort_values(["date", "row"], kind="mergesort")
+    invoice, keys = pd.factorize(apps["invoice_key"])  # -1: no invoice key
+    known = invoice >= 0
     applied = apps["applied_cents"].to_numpy(dtype="int64")
     kind = apps["kind"].to_numpy(dtype=object)
     by_invoice = pd.DataFrame({
-        "invoice_key": apps["invoice_key"].to_numpy(),
         "insurance": np.where(kind == "insurance", applied, 0),
         "patient": np.where(kind == "patient", applied, 0),
         "adjustment": np.where(kind == "adjustment", applied, 0),
         "by_payer": np.where(apps["payer_adjustment"].to_numpy(dtype=bool), applied, 0),
         "confidence": apps["confidence"].to_numpy(dtype="float64"),
         "payment_index": apps["payment_index"].to_numpy(),
-    }).groupby("invoice_key", sort=False)
+    })[known].groupby(invoice[known])
     per = by_invoice[["insurance", "patient", "adjustment", "by_payer"]].sum()
     per["confidence"] = by_invoice["confidence"].min()
     per["last_payment"] = by_invoice["payment_index"].last()
-    at = per.index.get_indexer(invoices["invoice_key"])
+    at = keys.get_indexer(invoices["invoice_key"])
     found = at >= 0
 
     def take(column: str, missing=0) -> np.ndarray:
@@ -53,10 +54,11 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
     remit_columns = ("remit_paid_cents", "remit_pr_cents", "remit_adjusted_cents",
                      "remit_charge_cents")
     if remitted is not None and len(remitted):
-        r = remitted.set_index("invoice_key").reindex(out["invoice_key"].to_numpy())
+        remit_at = pd.Index(remitted["invoice_key"]).get_indexer(out["invoice_key"])
         for column in remit_columns:
-            out[column] = r[column].astype("Int64").array
-        out["denied"] = r["denied"].fillna(False).astype(bool).to_numpy()
+            out[column] = remitted[column].astype("Int64").array.take(remit_at, allow_fill=True)
+        denied = remitted["denied"].fillna(False).astype(bool).to_numpy()
+        out["denied"] = np.where(remit_at >= 0, denied[remit_at], False)
         has = out["remit_paid_cents"].notna()
         out["insurance_paid_cents"] = out["remit_paid_cents"].where(has, out["insurance_paid_cents"])
         # the remittance's contractual reductions replace write-offs posted in the payer's name
@@ -69,9 +71,14 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
         out["denied"] = False
     out["paid_cents"] = (out["insurance_paid_cents"] + out["patient_paid_cents"]).astype("Int64")
     out["balance_cents"] = (out["billed_cents"] - out["paid_cents"] - out["adjusted_cents"]).astype("Int64")
-    out["match_method"] = out["invoice_key"].map(_joined_methods(apps))
+    methods = _joined_methods(apps["method"], invoice, keys)
+    last_payment = per["last_payment"].set_axis(keys)
+    mapped = len(per) > 0 and len(out) > 0  # else Series.map, for its dtypes when nothing maps
+    out["match_method"] = (methods.array.take(at, allow_fill=True) if mapped
+                           else out["invoice_key"].map(methods))
     out["match_confidence"] = take("confidence", np.nan).astype("float64")
-    out["last_payment_index"] = out["invoice_key"].map(per["last_payment"])
+    out["last_payment_index"] = (last_payment.array.take(at, allow_fill=True) if mapped
+                                 else out["invoice_key"].map(last_payment))
     if "in_plan" not in out:
         out["in_plan"] = False
         out["plan"] = pd.Series(pd.NA, index=out.index, dtype="object")
@@ -79,12 +86,11 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
     return out
 
 
-def _joined_methods(apps: pd.DataFrame) -> pd.Series:
+def _joined_methods(match_method: pd.Series, invoice: np.ndarray, invoices: pd.Index) -> pd.Series:
     """`exact invoice, fuzzy reference` per invoice: its distinct match methods, sorted."""
-    if apps.empty:
+    if match_method.empty:
         return pd.Series(dtype="str")
-    invoice, invoices = pd.factorize(apps["invoice_key"])
-    method, methods = pd.factorize(apps["method"])  # a handful of methods: sort those, not rows
+    method, methods = pd.factorize(match_method)  # a handful of methods: sort those, not rows
     names = np.sort(np.asarray(methods, dtype=object))
     # the set of methods of each invoice as bits (Python ints: any number of methods fits)
     bit = np.array([1 << int(r) for r in np.searchsorted(names, methods)], dtype=object)
@@ -94,4 +100,4 @@ def _joined_methods(apps: pd.DataFrame) -> pd.Series:
     which, distinct = pd.factorize(sets)
     texts = np.array([", ".join(n for r, n in enumerate(names) if s >> r & 1) for s in distinct],
                      dtype=object)
-    return pd.Series(texts[which], index=invoices, dtype=apps["method"].dtype)
+    return pd.Series(texts[which], index=invoices, dtype=match_method.dtype)

@@ -141,10 +141,8 @@ def _deposit_names(deposits: pd.DataFrame) -> pd.DataFrame:
     """What each deposit's description could name: (dep, key, prio, pos), best prio first."""
     ref = _col(deposits, "reference")
     parts = []
-    trn = _text(ref).str.extract(_TRN, expand=False)
-    trn_key = _keys(trn.where(trn.notna() & (trn != ""), None))
-    parts.append(pd.DataFrame({"dep": deposits.index, "key": trn_key.to_numpy(), "prio": 0,
-                               "pos": 0}))
+    parts.append(pd.DataFrame({"dep": deposits.index, "key": deposits["trace_key"].to_numpy(),
+                               "prio": 0, "pos": 0}))
     parts.append(pd.DataFrame({"dep": deposits.index, "key": _keys(ref).to_numpy(), "prio": 1,
                                "pos": 0}))
     tok = _tokens(ref)
@@ -189,12 +187,12 @@ def _empty() -> pd.DataFrame:
 
 def _method_group(method: pd.Series) -> pd.Series:
     """card | cash | check | eft, else the method as typed (lower case), else "other"."""
-    codes, uniques = pd.factorize(_text(method))  # a handful of methods: work on those
+    codes, uniques = pd.factorize(method)  # a handful of methods: work on those (-1: none)
     m = pd.Series(uniques, dtype="object").astype(str).str.strip()
     conds = [m.str.contains(pat, regex=True).to_numpy() for _, pat, _ in _METHOD_GROUPS]
     other = m.str.lower().where(m != "", "other").to_numpy()
     groups = np.select(conds, [g for g, _, _ in _METHOD_GROUPS], default=None)
-    groups = np.where(pd.isna(groups), other, groups).astype(object)
+    groups = np.append(np.where(pd.isna(groups), other, groups).astype(object), "other")
     return pd.Series(groups[codes] if len(codes) else [], index=method.index, dtype="object")
 
 
@@ -264,7 +262,7 @@ def _postings(payments: pd.DataFrame) -> pd.DataFrame:
     else:
         ok &= ~_text(method).str.contains(_ADJUSTMENT, regex=True)
     if "duplicate" in p:
-        ok &= ~_col(p, "duplicate").astype("object").fillna(False).astype(bool)
+        ok &= ~p["duplicate"].to_numpy(dtype=bool, na_value=False)
     if "payment" in p:
         label = _col(p, "payment").astype("object")
     else:
@@ -412,6 +410,9 @@ def match_deposits(deposits: pd.DataFrame, transactions: pd.DataFrame, payments:
         "payer_key": _col(deposits, "payer_key").astype("object"),
     }, index=deposits.index)
     dep["amount_cents"] = dep["amount"]
+    trn = _text(dep["reference"]).str.extract(_TRN, expand=False)
+    dep["trace"] = trn.where(trn.notna() & (trn != ""), None)  # the TRN*1*<trace> it holds
+    dep["trace_key"] = _keys(dep["trace"])
     tx = _transaction_groups(transactions)
     if dep.empty and tx.empty:
         return _empty()
@@ -484,15 +485,13 @@ def match_deposits(deposits: pd.DataFrame, transactions: pd.DataFrame, payments:
                     dtype="object")
     rest_why = pd.Series(rest.index, index=rest.index).map(why) if len(why) else \
         pd.Series(None, index=rest.index, dtype="object")
-    trn = _text(rest["reference"]).str.extract(_TRN, expand=False)
-    trn = trn.where(trn.notna() & (trn != ""), None)
     labels = pd.Series(rest.index.astype(str), index=rest.index)
     alone = pd.DataFrame({
         "group": ("deposit:" + labels).to_numpy(),
         "deposit_index": rest.index.to_numpy(),
         "transaction_index": None,
-        "trace": trn.to_numpy(),
-        "trace_key": _keys(trn).to_numpy(),
+        "trace": rest["trace"].to_numpy(),
+        "trace_key": rest["trace_key"].to_numpy(),
         "payer": rest["payer"].to_numpy(),
         "payer_key": rest["payer_key"].to_numpy(),
         "method": None,

@@ -34,109 +34,129 @@ class RemitMatch:
 
 
 def _claims_to_invoices(claims: pd.DataFrame, invoices: pd.DataFrame) -> pd.Series:
-    by_claim = invoices.dropna(subset=["claim_key"]).drop_duplicates("claim_key").set_index(
-        "claim_key")["invoice_key"]
-    by_invoice = pd.Series(invoices["invoice_key"].to_numpy(), index=invoices["invoice_key"])
+    invoice_key, claim_key = invoices["invoice_key"], invoices["claim_key"]
+    first = (claim_key.notna() & ~claim_key.duplicated()).to_numpy()
+    by_claim = pd.Series(invoice_key.array[first], index=claim_key.array[first])
+    by_invoice = pd.Series(invoice_key.array, index=invoice_key.array)
     return claims["claim_key"].map(by_claim).fillna(claims["claim_key"].map(by_invoice))
 
 
 def _pair_reversals(claims: pd.DataFrame) -> pd.DataFrame:
     """Mark each status-22 claim and the earlier claim it cancels (same number, payer number, charge)."""
-    c = claims.assign(reverses=pd.Series(pd.NA, index=claims.index, dtype="Int64"),
-                      reversed_by=pd.Series(pd.NA, index=claims.index, dtype="Int64"))
-    rev = c[c["status"] == "22"]
-    if rev.empty:
-        return c
-    orig = c[c["status"] != "22"].reset_index(names="orig_label")
-    r = rev.reset_index(names="rev_label")
-    orig["_pc"] = orig["payer_claim"].fillna("")
-    r["_pc"] = r["payer_claim"].fillna("")
-    orig["_charge"] = orig["charge_cents"]
-    r["_charge"] = -r["charge_cents"]
-    pairs = r[["rev_label", "claim_key", "_pc", "_charge", "segment"]].merge(
-        orig[["orig_label", "claim_key", "_pc", "_charge", "claim_index"]],
-        on=["claim_key", "_pc", "_charge"])
-    if pairs.empty:  # payer numbers differ between reversal and original: fall back to claim + charge
-        pairs = r[["rev_label", "claim_key", "_charge"]].merge(
-            orig[["orig_label", "claim_key", "_charge", "claim_index"]], on=["claim_key", "_charge"])
-    # each reversal cancels one original: the earliest not already cancelled
-    pairs = pairs.sort_values(["orig_label", "rev_label"], kind="mergesort")
-    pairs = pairs.drop_duplicates("rev_label").drop_duplicates("orig_label")
-    c.loc[pairs["rev_label"].to_numpy(), "reverses"] = pairs["orig_label"].to_numpy()
-    c.loc[pairs["orig_label"].to_numpy(), "reversed_by"] = pairs["rev_label"].to_numpy()
-    return c
+    reverses = pd.Series(pd.NA, index=claims.index, dtype="Int64")
+    reversed_by = reverses.copy()
+    reversal = (claims["status"] == "22").to_numpy()
+    if reversal.any():
+        keys = pd.DataFrame({"label": claims.index, "claim_key": claims["claim_key"].array,
+                             "_pc": claims["payer_claim"].fillna("").array,
+                             "_charge": claims["charge_cents"].array})
+        r = keys[reversal]
+        r = r.assign(_charge=-r["_charge"])
+        orig = keys[~reversal & keys["claim_key"].isin(r["claim_key"]).to_numpy()]  # named by r
+        pairs = r.merge(orig, on=["claim_key", "_pc", "_charge"], suffixes=("_rev", "_orig"))
+        if pairs.empty:  # payer numbers differ between reversal and original: claim + charge
+            pairs = r.merge(orig, on=["claim_key", "_charge"], suffixes=("_rev", "_orig"))
+        # each reversal cancels one original: the earliest not already cancelled
+        pairs = pairs.sort_values(["label_orig", "label_rev"], kind="mergesort")
+        pairs = pairs.drop_duplicates("label_rev").drop_duplicates("label_orig")
+        reverses.loc[pairs["label_rev"].to_numpy()] = pairs["label_orig"].to_numpy()
+        reversed_by.loc[pairs["label_orig"].to_numpy()] = pairs["label_rev"].to_numpy()
+    return claims.assign(reverses=reverses, reversed_by=reversed_by)
+
+
+def _expected(table: pd.DataFrame, keys: list[str], probe: dict[str, pd.Series]):
+    """The table's expected_cents in its first row with each probe's `keys` (NA when none).
+
+    Each key is numbered by the table's distinct values of it, on both sides, and the numbers of
+    a row's keys make one integer: integers are cheap to look up, tuples of strings are not.
+    """
+    table = table.dropna(subset=keys)
+    row = np.zeros(len(table), dtype="int64")
+    at = np.zeros(len(probe[keys[0]]), dtype="int64")  # -1: some key is not in the table
+    for key in keys:
+        code, values = pd.factorize(table[key])
+        found = pd.Index(values).get_indexer(probe[key])
+        row = row * len(values) + code
+        at = np.where((at < 0) | (found < 0), -1, at * len(values) + found)
+    first = ~pd.Index(row).duplicated()
+    at = pd.Index(row[first]).get_indexer(at)
+    return table["expected_cents"].array[first].take(at, allow_fill=True).astype("Int64")
 
 
 def _contracts(lines: pd.DataFrame, invoice_lines: pd.DataFrame, fees: pd.DataFrame,
-               invoices: pd.DataFrame) -> pd.DataFrame:
+               invoices: pd.DataFrame):
     """Contracted amount per remitted line: FeeSchedule(payer, CPT, modifier) × units.
 
     The invoice's payer (as staff name it in the workbook, like the FeeSchedule) is used, since
     the payer name on an 835 is the payer's legal name. An invoice line's own Expected column wins.
     """
-    ln = lines.copy(deep=False)
-    ln["code_key"] = ln["cpt_key"]
-    recoded = ln["original_cpt"].notna()
+    code = lines["cpt_key"]
+    recoded = lines["original_cpt"].notna()
     if recoded.any():
         from engine.ids import normalize_key
-        ln.loc[recoded, "code_key"] = normalize_key(ln.loc[recoded, "original_cpt"].astype("str"))
-    ln["mod_key"] = ln["modifier"].astype("str").str.upper().str.strip().where(ln["modifier"].notna())
-    payer = ln["invoice_key"].map(invoices.set_index("invoice_key")["payer_key"])
-    ln["payer_key_inv"] = payer
-    contract = pd.Series(pd.NA, index=ln.index, dtype="Int64")
+        code = code.copy()
+        code[recoded] = normalize_key(lines["original_cpt"][recoded].astype("str"))
+    modifier, modifiers = pd.factorize(lines["modifier"])  # a handful: normalise those
+    modifiers = pd.Series(modifiers).astype("str").str.upper().str.strip()
+    invoice_at = pd.Index(invoices["invoice_key"]).get_indexer(lines["invoice_key"])
+    probe = {"invoice_key": lines["invoice_key"],
+             "payer_key": invoices["payer_key"].array.take(invoice_at, allow_fill=True),
+             "code_key": code, "mod_key": modifiers.array.take(modifier, allow_fill=True)}
+    contract = pd.Series(pd.NA, index=lines.index, dtype="Int64").array
     # 1. the invoice line's Expected, by invoice + CPT (+ modifier)
-    il = invoice_lines.dropna(subset=["expected_cents", "cpt_key"])
+    il = pd.DataFrame({"invoice_key": invoice_lines["invoice_key"],
+                       "code_key": invoice_lines["cpt_key"],
+                       "mod_key": invoice_lines["modifier_key"],
+                       "expected_cents": invoice_lines["expected_cents"]})
+    il = il.dropna(subset=["expected_cents", "code_key"])
     if len(il):
-        il = il.assign(mod_key=il["modifier_key"])
         for keys in (["invoice_key", "code_key", "mod_key"], ["invoice_key", "code_key"]):
-            table = (il.rename(columns={"cpt_key": "code_key"})
-                     .dropna(subset=keys).drop_duplicates(keys).set_index(keys)["expected_cents"])
-            idx = pd.MultiIndex.from_frame(ln[keys].astype("object"))
-            found = pd.Series(table.reindex(idx).to_numpy(), index=ln.index).astype("Int64")
-            contract = contract.fillna(found)
+            contract = contract.fillna(_expected(il, keys, probe))
     # 2. the fee schedule, by payer + CPT (+ modifier), times units
     if len(fees):
-        f = fees.assign(mod_key=fees["modifier_key"], code_key=fees["cpt_key"])
-        units = ln["units"].fillna(1.0)
+        f = pd.DataFrame({"payer_key": fees["payer_key"], "code_key": fees["cpt_key"],
+                          "mod_key": fees["modifier_key"],
+                          "expected_cents": fees["expected_cents"]})
+        whole_units = np.rint(lines["units"].fillna(1.0).to_numpy() * 100).astype("int64")
         for keys in (["payer_key", "code_key", "mod_key"], ["payer_key", "code_key"]):
             sub = f.dropna(subset=keys)
             if keys[-1] == "code_key":
                 sub = sub[sub["mod_key"].isna()] if sub["mod_key"].notna().any() else sub
-            table = sub.drop_duplicates(keys).set_index(keys)["expected_cents"]
-            probe = ln.assign(payer_key=ln["payer_key_inv"])[keys].astype("object")
-            rate = pd.Series(table.reindex(pd.MultiIndex.from_frame(probe)).to_numpy(),
-                             index=ln.index).astype("Int64")
-            whole_units = np.rint(units.to_numpy() * 100).astype("int64")
+            rate = _expected(sub, keys, probe)
             scaled = (rate.astype("Float64") * whole_units / 100).round().astype("Int64")
             contract = contract.fillna(scaled)
-    ln["contract_cents"] = contract
-    return ln.drop(columns=["code_key", "mod_key", "payer_key_inv"])
+    return contract
 
 
-def _first_other_reason(adj: pd.DataFrame, by: str) -> pd.DataFrame:
-    other = adj[(adj["group"] != "PR") & ~adj["contractual"] & (adj["amount_cents"] > 0)]
-    first = other.sort_values("segment", kind="mergesort").drop_duplicates(by)
-    return first.set_index(by)[["group", "reason"]]
+def _first_other_reason(reasons: pd.DataFrame, by: str, of: pd.Series):
+    """(group, reason) of the first of `reasons` for each of `of`."""
+    first = reasons.drop_duplicates(by).set_index(by)
+    return of.map(first["group"]), of.map(first["reason"])
 
 
-def _denials(claims: pd.DataFrame, lines: pd.DataFrame, adj: pd.DataFrame):
+def _denials(claims: pd.DataFrame, lines: pd.DataFrame, adj: pd.DataFrame,
+             line_claim: np.ndarray):
     """A claim is denied when its status is 4, or it paid nothing for a reason other than the
-    patient's share or a normal contractual reduction; a line likewise inside a paid claim."""
+    patient's share or a normal contractual reduction; a line likewise inside a paid claim.
+
+    `line_claim`: each line's claim as a position in `claims` (-1: none).
+    """
     c, ln = claims.copy(deep=False), lines.copy(deep=False)
-    reason = _first_other_reason(adj, "claim_index")
-    c["denial_group"] = c["claim_index"].map(reason["group"])
-    c["denial_reason"] = c["claim_index"].map(reason["reason"])
+    other = ((adj["group"] != "PR") & ~adj["contractual"] & (adj["amount_cents"] > 0)).to_numpy(
+        dtype=bool, na_value=False)
+    reasons = adj.loc[other, ["segment", "claim_index", "line_index", "group", "reason"]]
+    reasons = reasons.sort_values("segment", kind="mergesort")
+    c["denial_group"], c["denial_reason"] = _first_other_reason(reasons, "claim_index",
+                                                                c["claim_index"])
     zero = c["status"].isin(PAID_STATUSES) & (c["paid_cents"] == 0) & c["denial_reason"].notna()
     c["denied"] = c["effective"] & ((c["status"] == "4") | zero)
-    line_adj = adj[adj["line_index"].notna()]
-    lreason = _first_other_reason(line_adj, "line_index")
-    ln["denial_group"] = ln["line_index"].map(lreason["group"])
-    ln["denial_reason"] = ln["line_index"].map(lreason["reason"])
-    parent = ln["claim_index"].map(c.set_index("claim_index")["paid_cents"])
-    parent_eff = ln["claim_index"].map(c.set_index("claim_index")["effective"]).fillna(False)
-    ln["denied"] = (parent_eff.astype(bool) & (parent > 0).fillna(False).astype(bool)
-                    & (ln["paid_cents"] == 0).fillna(False).astype(bool)
-                    & ln["denial_reason"].notna())
+    ln["denial_group"], ln["denial_reason"] = _first_other_reason(
+        reasons[reasons["line_index"].notna()], "line_index", ln["line_index"])
+    paid_claim = c["effective"].to_numpy(dtype=bool) & (c["paid_cents"] > 0).to_numpy(
+        dtype=bool, na_value=False)
+    ln["denied"] = (np.append(paid_claim, False)[line_claim]
+                    & (ln["paid_cents"] == 0).to_numpy(dtype=bool, na_value=False)
+                    & ln["denial_reason"].notna().to_numpy())
     return c, ln
 
 
@@ -147,25 +167,29 @@ def match_remits(remit, invoices: pd.DataFrame, invoice_lines: pd.DataFrame,
     claims["invoice_key"] = _claims_to_invoices(claims, invoices)
     claims = _pair_reversals(claims)
     claims["effective"] = (claims["status"] != "22") & claims["reversed_by"].isna()
+    # each line's and adjustment's claim: its invoice by claim_index, its flags by position
+    invoice_by_claim = claims["invoice_key"].set_axis(claims["claim_index"])
+    claim_at = pd.Index(claims["claim_index"])
     lines = remit.lines.copy(deep=False)
-    lines["invoice_key"] = lines["claim_index"].map(claims.set_index("claim_index")["invoice_key"])
-    lines = _contracts(lines, invoice_lines, fees, invoices)
+    lines["invoice_key"] = lines["claim_index"].map(invoice_by_claim)
+    lines["contract_cents"] = _contracts(lines, invoice_lines, fees, invoices)
     adj = remit.adjustments.copy(deep=False)
-    eff = claims.set_index("claim_index")["effective"]
-    adj["invoice_key"] = adj["claim_index"].map(claims.set_index("claim_index")["invoice_key"])
-    adj["effective"] = adj["claim_index"].map(eff).fillna(False).astype(bool)
+    adj["invoice_key"] = adj["claim_index"].map(invoice_by_claim)
+    adj_claim = claim_at.get_indexer(adj["claim_index"])  # -1: no claim
+    adj["effective"] = np.append(claims["effective"].to_numpy(dtype=bool), False)[adj_claim]
     explained = set(CONTRACTUAL) | set(settings.explained_reasons)
     adj["contractual"] = ((adj["group"] == "CO") & adj["reason"].isin(explained)) | (
         (adj["group"] == "OA") & (adj["reason"] == "23"))
-    claims, lines = _denials(claims, lines, adj)
-    return RemitMatch(claims, lines, adj, _per_invoice(claims, adj))
+    claims, lines = _denials(claims, lines, adj, claim_at.get_indexer(lines["claim_index"]))
+    return RemitMatch(claims, lines, adj, _per_invoice(claims, adj, adj_claim))
 
 
-def _per_invoice(claims: pd.DataFrame, adj: pd.DataFrame) -> pd.DataFrame:
+def _per_invoice(claims: pd.DataFrame, adj: pd.DataFrame, adj_claim: np.ndarray) -> pd.DataFrame:
     """What the remittances add up to per matched invoice, in the order of their first claim.
 
     The invoices are numbered once and every figure groups on that number: string keys are
     costly to group. Figures over effective claims or adjustments only sum values masked to 0.
+    `adj_claim`: each adjustment's claim as a position in `claims` (-1: none).
     """
     invoice, keys = pd.factorize(claims["invoice_key"])  # -1: the claim matched no invoice
     effective = claims["effective"].to_numpy(dtype=bool)
@@ -177,8 +201,7 @@ def _per_invoice(claims: pd.DataFrame, adj: pd.DataFrame) -> pd.DataFrame:
         "forwarded": effective & claims["status"].isin(FORWARDED).to_numpy(),
         "not_denied": effective & claims["denied"].eq(False).to_numpy(dtype=bool, na_value=False),
     })[matched].groupby(invoice[matched]).sum()
-    claim_at = pd.Index(claims["claim_index"]).get_indexer(adj["claim_index"])  # -1: no claim
-    adj_invoice = np.append(invoice, -1)[claim_at]
+    adj_invoice = np.append(invoice, -1)[adj_claim]
     amount = adj["amount_cents"].where(adj["effective"], 0)
     by_adj = pd.DataFrame({
         "pr": amount.where(adj["group"] == "PR", 0).array,
