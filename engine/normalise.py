@@ -90,14 +90,20 @@ def _duplicates(p: pd.DataFrame, is_adjustment: np.ndarray) -> pd.Series:
     One EFT paying several claims of equal amount is normal, so the target (invoice or claim)
     must be the same too, and a posting without a reference is never called a duplicate.
     """
-    target = p["invoice_key"].fillna(p["claim_key"])
-    eligible = p["reference_key"].notna().to_numpy() & target.notna().to_numpy() & ~is_adjustment
-    keys = pd.DataFrame({
-        "payer": p["payer_key"].fillna(""), "amount": p["amount_cents"],
-        "ref": p["reference_key"], "target": target, "date": p["date"], "row": p["row"],
-    })[eligible].sort_values(["date", "row"], kind="mergesort")
-    dup = keys.duplicated(["payer", "amount", "ref", "target"], keep="first")
-    return dup.reindex(p.index, fill_value=False)
+    target = p["invoice_key"].fillna(p["claim_key"]).to_numpy()
+    reference = p["reference_key"].to_numpy()
+    eligible = np.flatnonzero(~pd.isna(reference) & ~pd.isna(target) & ~is_adjustment)
+    # in posting order (date, then row): the first posting of the same money is the original
+    rows = eligible[np.lexsort((p["row"].to_numpy()[eligible], p["date"].to_numpy()[eligible]))]
+    # object columns: plain strings hash faster than a str column
+    money = pd.DataFrame({
+        "payer": pd.Series(p["payer_key"].fillna("").to_numpy()[rows], dtype=object),
+        "amount": p["amount_cents"].array[rows],
+        "ref": pd.Series(reference[rows], dtype=object),
+        "target": pd.Series(target[rows], dtype=object)})
+    dup = np.zeros(len(p), dtype=bool)
+    dup[rows] = money.duplicated(keep="first").to_numpy()
+    return pd.Series(dup, index=p.index)
 
 
 WAITING_COLUMNS = ("payment_index", "named", "source")

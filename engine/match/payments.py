@@ -35,6 +35,9 @@ from engine.settings import Settings
 APPLICATION_COLUMNS = ("payment_index", "invoice_key", "applied_cents", "method", "confidence",
                        "recorded_invoice_key")
 _FIELD_PRIORITY = {"invoice": 0, "claim": 1, "reference": 2}
+# a stage 1-2 match's method by its priority (field priority * 2, + 1 when only normalised)
+_REFERENCE_METHODS = np.array([f"{how} {field}" for field in _FIELD_PRIORITY
+                               for how in ("exact", "normalised")], dtype=object)
 DATE_SLACK = pd.Timedelta(days=7)
 DATE_WINDOW = pd.Timedelta(days=400)
 MAX_SUBSET_INVOICES = 12
@@ -52,20 +55,23 @@ class Matches:
     candidates: pd.DataFrame  # considered, not applied (below threshold or ambiguous)
 
 
+_EMPTY = pd.DataFrame({
+    "payment_index": pd.Series([], dtype="int64"), "invoice_key": pd.Series([], dtype="str"),
+    "applied_cents": pd.Series([], dtype="Int64"), "method": pd.Series([], dtype="str"),
+    "confidence": pd.Series([], dtype="float64"), "recorded_invoice_key": pd.Series([], dtype="str")})
+
+
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame({
-        "payment_index": pd.Series([], dtype="int64"), "invoice_key": pd.Series([], dtype="str"),
-        "applied_cents": pd.Series([], dtype="Int64"), "method": pd.Series([], dtype="str"),
-        "confidence": pd.Series([], dtype="float64"),
-        "recorded_invoice_key": pd.Series([], dtype="str")})
+    return _EMPTY.copy()  # building it anew costs a dozen pandas calls
 
 
-def _references(p: pd.DataFrame) -> pd.DataFrame:
-    """Long table of what each payment names: (payment_index, field, field_priority, raw, key)."""
+def _references(p: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """Long table of what each payment of `rows` (a mask) names: (payment_index, field,
+    field_priority, raw, key)."""
     parts = []
     for field in ("invoice", "claim", "reference"):
         key = p[f"{field}_key"]
-        has = key.notna().to_numpy()
+        has = rows & key.notna().to_numpy()
         parts.append(pd.DataFrame({"payment_index": p.index[has], "field": field,
                                    "field_priority": _FIELD_PRIORITY[field],
                                    "raw": p[field].to_numpy()[has], "key": key.to_numpy()[has]}))
@@ -74,12 +80,14 @@ def _references(p: pd.DataFrame) -> pd.DataFrame:
 
 def _invoice_names(inv: pd.DataFrame) -> pd.DataFrame:
     """Long table of the numbers an invoice answers to: its invoice number and its claim number
-    (invoice_key, raw, key); an invoice without a claim number answers to its invoice number."""
+    (invoice_key, invoice_at = its row in `inv`, raw, key); an invoice without a claim number
+    answers to its invoice number."""
     invoice_key = inv["invoice_key"].to_numpy()
     claim_key = inv["claim_key"].to_numpy()
     has_claim = ~pd.isna(claim_key) & (claim_key != invoice_key)
     return pd.DataFrame({
         "invoice_key": np.concatenate([invoice_key, invoice_key[has_claim]]),
+        "invoice_at": np.concatenate([np.arange(len(inv)), np.flatnonzero(has_claim)]),
         "raw": np.concatenate([inv["invoice"].to_numpy(), inv["claim"].to_numpy()[has_claim]]),
         "key": np.concatenate([invoice_key, claim_key[has_claim]])})
 
@@ -94,27 +102,40 @@ def _same_typed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _reference_matches(p: pd.DataFrame, refs: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
     """Stages 1 and 2, one best (unique) invoice per payment."""
-    m = refs.merge(names, on="key", suffixes=("", "_inv"))
-    if m.empty:
+    at_ref, at_name = _equal_pairs(refs["key"].to_numpy(), names["key"].to_numpy())
+    if not len(at_ref):
         return _empty()
-    m["exact"] = _same_typed(m["raw"].to_numpy(), m["raw_inv"].to_numpy())
-    m["priority"] = m["field_priority"].to_numpy() * 2 + ~m["exact"].to_numpy()
-    m = m.sort_values(["payment_index", "priority"], kind="mergesort")
-    payment, priority, invoice = (m[c].to_numpy() for c in ("payment_index", "priority", "invoice_key"))
+    exact = _same_typed(refs["raw"].to_numpy()[at_ref], names["raw"].to_numpy()[at_name])
+    field_priority = refs["field_priority"].to_numpy()[at_ref]
+    payment = refs["payment_index"].to_numpy()[at_ref]
+    priority = field_priority * 2 + ~exact
+    order = np.lexsort((priority, payment))  # stable: ties keep the pairs' order
+    payment, priority = payment[order], priority[order]
+    invoice = names["invoice_key"].to_numpy()[at_name[order]]
     first = np.r_[True, payment[1:] != payment[:-1]]
     best_at = np.flatnonzero(first)  # each payment's best row
     best_of = best_at[np.cumsum(first) - 1]  # for every row, its payment's best row
     # the same best priority pointing at two invoices is ambiguous
     rival = (priority == priority[best_of]) & (invoice != invoice[best_of])
     best_at = best_at[~np.isin(best_at, best_of[rival])]
-    best = m.iloc[best_at]
-    field, exact = best["field"], best["exact"].to_numpy()
+    priority = priority[best_at]
+    field_priority, exact = priority // 2, priority % 2 == 0
     return pd.DataFrame({
         "payment_index": payment[best_at], "invoice_key": invoice[best_at],
         "applied_cents": p.loc[payment[best_at], "amount_cents"].to_numpy(),
-        "method": np.where(exact, "exact " + field, "normalised " + field),
-        "confidence": np.where(exact, 1.0, 0.96) - best["field_priority"].to_numpy() * 0.01,
-        "recorded_invoice_key": np.where(field == "invoice", invoice[best_at], None)})
+        "method": _REFERENCE_METHODS[priority],
+        "confidence": np.where(exact, 1.0, 0.96) - field_priority * 0.01,
+        "recorded_invoice_key": np.where(field_priority == _FIELD_PRIORITY["invoice"],
+                                         invoice[best_at], None)})
+
+
+def _paid(invoice_at: pd.Index, applications: list[pd.DataFrame]) -> np.ndarray:
+    """Cents the applications put on each invoice (in the order of `invoice_at`)."""
+    paid = np.zeros(len(invoice_at), dtype="int64")
+    for a in applications:
+        np.add.at(paid, invoice_at.get_indexer(a["invoice_key"]),
+                  a["applied_cents"].to_numpy(dtype="int64"))
+    return paid
 
 
 def _patient_match(p: pd.DataFrame, inv: pd.DataFrame) -> np.ndarray:
@@ -131,27 +152,42 @@ def _patient_match(p: pd.DataFrame, inv: pd.DataFrame) -> np.ndarray:
     return np.where(same_id | same_name, 1.0, np.where(unknown, 0.5, 0.0))
 
 
-def _date_ok(pay_date: pd.Series, inv: pd.DataFrame) -> np.ndarray:
-    start = inv["service_date"].fillna(inv["invoice_date"]).to_numpy()
-    start = np.where(pd.isna(start), inv["invoice_date"].to_numpy(), start)
-    d = pay_date.to_numpy()
-    ok = (d >= start - DATE_SLACK) & (d <= start + DATE_WINDOW)
-    return np.where(pd.isna(start) | pd.isna(d), False, ok)
+def _starts(inv: pd.DataFrame) -> np.ndarray:
+    """When each invoice's care started: its service date, else its invoice date."""
+    return inv["service_date"].fillna(inv["invoice_date"]).to_numpy()
 
 
-def _same_patient(pay: pd.DataFrame, inv: pd.DataFrame) -> pd.DataFrame:
-    """(payment_index, invoice_key) pairs of the same patient, as `_patient_match` means it."""
-    pairs = ["payment_index", "invoice_key"]
-    ids = pay[["patient_id_key"]].dropna().reset_index(names="payment_index")
-    blocks = [ids.merge(inv[["patient_id_key", "invoice_key"]].dropna(), on="patient_id_key")[pairs]]
-    names = pay[["patient_key"]].reset_index(names="payment_index")
-    has_id = pay["patient_id_key"].notna().to_numpy()
-    inv_names = inv[["patient_key", "invoice_key"]]
-    without_id = inv_names[inv["patient_id_key"].isna().to_numpy()]
-    # by name: a payment without an ID, any invoice; a payment with one, invoices without one
-    for left, right in ((names[~has_id], inv_names), (names[has_id], without_id)):
-        blocks.append(left.dropna().merge(right.dropna(), on="patient_key")[pairs])
-    return pd.concat(blocks, ignore_index=True).drop_duplicates()
+def _date_ok(pay_date: np.ndarray, start: np.ndarray) -> np.ndarray:
+    ok = (pay_date >= start - DATE_SLACK) & (pay_date <= start + DATE_WINDOW)
+    return np.where(pd.isna(start) | pd.isna(pay_date), False, ok)
+
+
+def _equal_pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (i, j) where left[i] == right[j], neither missing, in an inner merge's order (by
+    i, then j): a merge on one key done on integer codes, without the frames a merge builds and
+    its hashing of str columns (plain object arrays factorize faster)."""
+    codes = pd.factorize(np.concatenate([left, right]))[0] + 1  # 0: missing
+    left_codes, right_codes = codes[:len(left)], codes[len(left):]
+    by_code = np.argsort(right_codes, kind="stable")  # right positions, a run per code
+    per_code = np.bincount(right_codes, minlength=codes.max(initial=0) + 1)
+    start = (np.cumsum(per_code) - per_code)[left_codes]
+    count = np.where(left_codes > 0, per_code[left_codes], 0)  # a missing value equals nothing
+    i = np.repeat(np.arange(len(left)), count)
+    run_start = np.repeat(np.cumsum(count) - count, count)
+    j = by_code[np.repeat(start, count) + np.arange(len(i)) - run_start]
+    return i, j
+
+
+def _same_patient(pay: pd.DataFrame, inv: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (i, j) of a payment and an invoice of the same patient, as `_patient_match`
+    means it; each pair once."""
+    pid, ipid = pay["patient_id_key"].to_numpy(), inv["patient_id_key"].to_numpy()
+    by_id = _equal_pairs(pid, ipid)
+    by_name = _equal_pairs(pay["patient_key"].to_numpy(), inv["patient_key"].to_numpy())
+    # a name counts where one side has no ID, so no pair is found both ways
+    one_id = pd.isna(pid)[by_name[0]] | pd.isna(ipid)[by_name[1]]
+    return (np.concatenate([by_id[0], by_name[0][one_id]]),
+            np.concatenate([by_id[1], by_name[1][one_id]]))
 
 
 def _amount_block(refs: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame | None:
@@ -187,7 +223,8 @@ def _amount_block(refs: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame | Non
     at_q, at_c = np.concatenate(hit_q), np.concatenate(hit_c)
     return pd.DataFrame({
         "payment_index": q["payment_index"].to_numpy()[at_q],
-        "invoice_key": c["invoice_key"].to_numpy()[at_c], "key": q_keys[at_q],
+        "invoice_key": c["invoice_key"].to_numpy()[at_c],
+        "invoice_at": c["invoice_at"].to_numpy()[at_c], "key": q_keys[at_q],
         "field": q["field"].to_numpy()[at_q], "inv_key": c_keys[at_c],
         "sim": np.concatenate(sims)})
 
@@ -195,19 +232,20 @@ def _amount_block(refs: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame | Non
 def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, refs: pd.DataFrame, names: pd.DataFrame,
                    settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stage 3: references a typo away, blocked by patient and by amount, confirmed by evidence.
-    `inv` carries each invoice's open_cents."""
+    `inv`: the invoices `names` were made from, in the same order, with their open_cents."""
     refs = refs[refs["payment_index"].isin(p.index)]
     refs = refs[refs["key"].str.len() >= 4]
     if refs.empty:
         return _empty(), _empty()
     pay = p.loc[refs["payment_index"].unique()]
-    invoice_at = pd.Index(inv["invoice_key"])
     names = pd.DataFrame({
-        "invoice_key": names["invoice_key"], "inv_key": names["key"],
-        "open_cents": inv["open_cents"].to_numpy()[invoice_at.get_indexer(names["invoice_key"])]})
-    pairs = _same_patient(pay, inv)
+        "invoice_key": names["invoice_key"], "invoice_at": names["invoice_at"],
+        "inv_key": names["key"],
+        "open_cents": inv["open_cents"].to_numpy()[names["invoice_at"].to_numpy()]})
+    at_pay, at_inv = _same_patient(pay, inv)
+    pairs = pd.DataFrame({"payment_index": pay.index[at_pay], "invoice_at": at_inv})
     pairs = pairs.merge(refs[["payment_index", "key", "field"]], on="payment_index")
-    pairs = pairs.merge(names[["invoice_key", "inv_key"]], on="invoice_key")
+    pairs = pairs.merge(names[["invoice_at", "invoice_key", "inv_key"]], on="invoice_at")
     # plain lists: iterating a pandas string column element by element costs more than the scorer
     pairs["sim"] = [OSA.normalized_similarity(a, b)
                     for a, b in zip(pairs["key"].tolist(), pairs["inv_key"].tolist())]
@@ -221,11 +259,11 @@ def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, refs: pd.DataFrame, names
     if pairs.empty:
         return _empty(), _empty()
     pp = p.loc[pairs["payment_index"]]
-    ii = inv.iloc[invoice_at.get_indexer(pairs["invoice_key"])]
+    ii = inv.iloc[pairs["invoice_at"].to_numpy()]
     amount_ok = (pp["amount_cents"].to_numpy() - ii["open_cents"].to_numpy()).__abs__() \
         <= settings.tolerance_cents
     patient = _patient_match(pp, ii)
-    date_ok = _date_ok(pp["date"], ii)
+    date_ok = _date_ok(pp["date"].to_numpy(), _starts(ii))
     pairs["confidence"] = (0.45 * pairs["sim"].to_numpy() + 0.30 * amount_ok
                            + 0.15 * patient + 0.10 * date_ok).round(4)
     pairs = pairs.sort_values(["payment_index", "confidence", "invoice_key"],
@@ -251,25 +289,20 @@ def _evidence_matches(p: pd.DataFrame, inv: pd.DataFrame,
     """Stage 4: same patient, amount and date; one invoice or a unique subset of open invoices.
     `inv` carries each invoice's open_cents."""
     inv = inv[inv["open_cents"].to_numpy() > 0]
-    pay = p[p["patient_id_key"].notna() | p["patient_key"].notna()]
-    if pay.empty or inv.empty:
+    at_pay, at_inv = _same_patient(p, inv)
+    if not len(at_pay):
         return _empty(), _empty()
-    pairs = _same_patient(pay, inv)
-    if pairs.empty:
-        return _empty(), _empty()
-    pp = p.loc[pairs["payment_index"]].reset_index(drop=True)
-    ii = inv.iloc[pd.Index(inv["invoice_key"]).get_indexer(pairs["invoice_key"])]
-    amount = pp["amount_cents"].to_numpy(dtype="int64")
-    open_ = ii["open_cents"].to_numpy(dtype="int64")
-    pairs["open_cents"] = open_
-    pairs["exact"] = np.abs(amount - open_) <= settings.tolerance_cents
-    pairs["partial"] = amount < open_
-    pairs["date_ok"] = _date_ok(pp["date"], ii)
-    per_payment = pairs.groupby("payment_index")
-    n_open = per_payment["invoice_key"].transform("size")
-    n_exact = per_payment["exact"].transform("sum")
-    amount_score = np.where(pairs["exact"], 0.30, np.where(pairs["partial"] & (n_open == 1), 0.20, 0.0))
-    unique = np.where(pairs["exact"], n_exact == 1, n_open == 1)
+    amount = p["amount_cents"].to_numpy(dtype="int64")[at_pay]
+    open_ = inv["open_cents"].to_numpy(dtype="int64")[at_inv]
+    exact = np.abs(amount - open_) <= settings.tolerance_cents
+    pairs = pd.DataFrame({
+        "payment_index": p.index[at_pay], "invoice_key": inv["invoice_key"].to_numpy()[at_inv],
+        "open_cents": open_, "exact": exact, "partial": amount < open_,
+        "date_ok": _date_ok(p["date"].to_numpy()[at_pay], _starts(inv)[at_inv])})
+    n_open = np.bincount(at_pay)[at_pay]  # the payment's candidates
+    n_exact = np.bincount(at_pay[exact], minlength=len(p))[at_pay]
+    amount_score = np.where(exact, 0.30, np.where(pairs["partial"] & (n_open == 1), 0.20, 0.0))
+    unique = np.where(exact, n_exact == 1, n_open == 1)
     pairs["confidence"] = (0.40 + amount_score + 0.10 * pairs["date_ok"] + 0.15 * unique).round(4)
     pairs["method"] = np.where(pairs["exact"], "patient + amount + date", "patient + date (partial payment)")
     pairs = pairs.sort_values(["payment_index", "confidence", "invoice_key"],
@@ -322,47 +355,49 @@ def _misapplications(p: pd.DataFrame, inv: pd.DataFrame, applied: pd.DataFrame,
 
     Returns rows (payment_index, recorded_invoice_key=A, invoice_key=B) for unique B only.
     """
-    rec = applied[applied["recorded_invoice_key"].notna()]
-    if rec.empty:
-        return pd.DataFrame(columns=["payment_index", "recorded_invoice_key", "invoice_key"])
+    columns = ["payment_index", "recorded_invoice_key", "invoice_key"]
+    recorded_key = applied["recorded_invoice_key"].to_numpy()
+    rec = ~pd.isna(recorded_key)
+    if not rec.any():
+        return pd.DataFrame(columns=columns)
     who = ["patient_id_key", "patient_key"]
-    paid = (applied.groupby("invoice_key", sort=False)["applied_cents"].sum()
-            .reindex(inv["invoice_key"], fill_value=0).to_numpy())
-    billed = inv["billed_cents"].to_numpy()
-    at = pd.Index(inv["invoice_key"]).get_indexer(rec["invoice_key"])  # the recorded invoice A
-    pay = p.loc[rec["payment_index"], [*who, "amount_cents", "date"]].reset_index(
-        names="payment_index")
+    applied_at = pd.Index(inv["invoice_key"]).get_indexer(applied["invoice_key"])
+    billed = inv["billed_cents"].to_numpy(dtype="int64")
+    paid = np.zeros(len(inv), dtype="int64")
+    np.add.at(paid, applied_at, applied["applied_cents"].to_numpy(dtype="int64"))
+    at = applied_at[rec]  # the recorded invoice A
+    payment_index, recorded_key = applied["payment_index"].to_numpy()[rec], recorded_key[rec]
+    pay = p.loc[payment_index, [*who, "amount_cents", "date"]]
+    amount = pay["amount_cents"].to_numpy(dtype="int64")
     patient_known = (pay["patient_id_key"].notna() | pay["patient_key"].notna()).to_numpy()
-    other_patient = patient_known & (_patient_match(pay, inv[who].iloc[at]) == 0.0)
-    already = paid[at] - rec["applied_cents"].to_numpy()
-    overpays = already + pay["amount_cents"].to_numpy() > billed[at] + settings.tolerance_cents
-    suspect = pay[(other_patient | overpays) & patient_known]
-    if suspect.empty:
-        return pd.DataFrame(columns=["payment_index", "recorded_invoice_key", "invoice_key"])
-    inv_b = inv[[*who, "invoice_key", "service_date", "invoice_date"]].assign(
-        open_cents=billed - paid)
-    cand = (_same_patient(suspect.set_index("payment_index")[who], inv_b)
-            .merge(suspect[["payment_index", "amount_cents", "date"]], on="payment_index")
-            .merge(inv_b[["invoice_key", "open_cents", "service_date", "invoice_date"]],
-                   on="invoice_key"))
-    cand = cand.merge(rec[["payment_index", "recorded_invoice_key"]], on="payment_index")
-    cand = cand[cand["invoice_key"] != cand["recorded_invoice_key"]]
-    fits = ((cand["amount_cents"] - cand["open_cents"]).abs() <= settings.tolerance_cents)
-    fits &= _date_ok(cand["date"], cand)
-    cand = cand[fits.to_numpy()]
-    unique = cand.groupby("payment_index")["invoice_key"].transform("nunique") == 1
-    return cand.loc[unique, ["payment_index", "recorded_invoice_key", "invoice_key"]]
+    other_patient = _patient_match(pay, inv[who].iloc[at]) == 0.0
+    already = paid[at] - applied["applied_cents"].to_numpy(dtype="int64")[rec]
+    overpays = already + amount > billed[at] + settings.tolerance_cents
+    suspect = np.flatnonzero((other_patient | overpays) & patient_known)
+    if not len(suspect):
+        return pd.DataFrame(columns=columns)
+    at_rec, at_b = _same_patient(pay.iloc[suspect], inv)  # invoice B: any of the same patient
+    at_rec = suspect[at_rec]
+    recorded = recorded_key[at_rec]
+    invoice = inv["invoice_key"].to_numpy()[at_b]
+    fits = ((invoice != recorded)
+            & (np.abs(amount[at_rec] - (billed - paid)[at_b]) <= settings.tolerance_cents)
+            & _date_ok(pay["date"].to_numpy()[at_rec], _starts(inv)[at_b]))
+    at_rec, recorded, invoice = at_rec[fits], recorded[fits], invoice[fits]
+    unique = np.bincount(at_rec, minlength=len(pay))[at_rec] == 1
+    return pd.DataFrame({"payment_index": payment_index[at_rec[unique]],
+                         "recorded_invoice_key": recorded[unique], "invoice_key": invoice[unique]})
 
 
 def match_payments(invoices: pd.DataFrame, payments: pd.DataFrame, settings: Settings,
                    waiting: frozenset = frozenset()) -> Matches:
     """Apply every payment (not duplicates) to invoices; see the module docstring for the stages.
     `waiting`: labels of payments that name an unreadable invoice row (stages 1–2 only)."""
-    pending = payments[~payments["duplicate"] & payments["amount_cents"].notna()]
-    refs = _references(pending)
+    pending = ~payments["duplicate"].to_numpy() & payments["amount_cents"].notna().to_numpy()
+    refs = _references(payments, pending)
     names = _invoice_names(invoices)
-    stage12 = _reference_matches(pending, refs, names)
-    moved = _misapplications(pending, invoices, stage12, settings)
+    stage12 = _reference_matches(payments, refs, names)
+    moved = _misapplications(payments, invoices, stage12, settings)
     if len(moved):
         idx = stage12["payment_index"].isin(moved["payment_index"])
         target = moved.set_index("payment_index")["invoice_key"]
@@ -372,14 +407,14 @@ def match_payments(invoices: pd.DataFrame, payments: pd.DataFrame, settings: Set
     applied = [stage12]
     candidates = []
 
-    def with_open_balances() -> pd.DataFrame:
-        done = pd.concat(applied, ignore_index=True)
-        paid = done.groupby("invoice_key", sort=False)["applied_cents"].sum()
-        paid = paid.reindex(invoices["invoice_key"], fill_value=0).to_numpy(dtype="int64")
-        return invoices.assign(open_cents=invoices["billed_cents"].to_numpy(dtype="int64") - paid)
+    invoice_at = pd.Index(invoices["invoice_key"])
+    billed = invoices["billed_cents"].to_numpy(dtype="int64")
 
-    left = pending[~pending.index.isin(stage12["payment_index"])]
-    left = left[~left.index.isin(waiting)]
+    def with_open_balances() -> pd.DataFrame:
+        return invoices.assign(open_cents=billed - _paid(invoice_at, applied))
+
+    left = payments[pending & ~payments.index.isin(stage12["payment_index"])
+                    & ~payments.index.isin(waiting)]
     fuzzy_ok, fuzzy_no = _fuzzy_matches(left, with_open_balances(), refs, names, settings)
     applied.append(fuzzy_ok)
     candidates.append(fuzzy_no)
@@ -390,7 +425,9 @@ def match_payments(invoices: pd.DataFrame, payments: pd.DataFrame, settings: Set
     candidates.append(ev_no)
     apps = pd.concat([a for a in applied if len(a)] or [_empty()], ignore_index=True)
     apps["applied_cents"] = apps["applied_cents"].astype("Int64")
-    apps = apps.sort_values(["payment_index", "invoice_key"], kind="mergesort").reset_index(drop=True)
+    # by payment, then invoice: a payment has several rows only when it settles a set of invoices
+    # (stage 4), and those are made in invoice_key order
+    apps = apps.sort_values("payment_index", kind="mergesort").reset_index(drop=True)
     cands = pd.concat([c for c in candidates if len(c)] or [_empty()], ignore_index=True)
     cands = cands[~cands["payment_index"].isin(apps["payment_index"])].reset_index(drop=True)
     return Matches(apps, cands)
