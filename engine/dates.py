@@ -41,20 +41,39 @@ def text_to_dates(text: pd.Series, order: str | None) -> tuple[pd.Series, pd.Ser
     strings = [u.strip() for u in uniques.tolist()]
     if not all(t.isascii() for t in strings):
         return _parse_text_dates(text, order)
+    parsed, unreadable, used = _ascii_text_dates(strings, order)
+    return (pd.Series(np.append(parsed, np.datetime64("NaT"))[codes], index=text.index,
+                      dtype="datetime64[us]"),
+            pd.Series(np.append(unreadable, False)[codes], index=text.index), used)
+
+
+def _ascii_text_dates(strings: list[str],
+                      order: str | None) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """`text_to_dates` of stripped ASCII texts (best distinct: each is read), as arrays."""
     # the plain forms (ISO, a/b/y) of ordinary dates are read here, one distinct text at a time;
     # anything else goes through pandas, with the column's order decided over all the texts
     dates: list[dt.date | None] = [None] * len(strings)
     bad = [False] * len(strings)
     slashed: dict[int, tuple[int, int, int]] = {}
     hard: list[int] = []
+
+    def plain(i: int, year: int, month: int, day: int) -> None:
+        # an ordinary year is read by the calendar, as pandas reads it (no such day: unreadable);
+        # pandas reads other years its own way
+        if not 1700 <= year <= 2200:
+            hard.append(i)
+            return
+        try:
+            dates[i] = dt.date(year, month, day)
+        except ValueError:
+            bad[i] = True
+
     for i, t in enumerate(strings):
         if not t:
             continue
         m = _ISO_RE.search(t)
         if m:
-            dates[i] = _plain_date(*map(int, m.groups()))
-            if dates[i] is None:
-                hard.append(i)
+            plain(i, *map(int, m.groups()))
         elif m := _SLASHED_RE.search(t):
             slashed[i] = tuple(map(int, m.groups()))
         elif _DIGIT.search(t) is None and t not in ("now", "today"):
@@ -69,28 +88,15 @@ def text_to_dates(text: pd.Series, order: str | None) -> tuple[pd.Series, pd.Ser
             used = "DMY" if day_first and not month_first else "MDY"
         for i, (a, b, y) in slashed.items():
             month, day = (a, b) if used == "MDY" else (b, a)
-            dates[i] = _plain_date(y if y >= 100 else y + 2000, month, day)
-            if dates[i] is None:
-                hard.append(i)
-    parsed = np.array(dates + [None], dtype="datetime64[us]")
-    unreadable = np.array(bad + [False], dtype=bool)
+            plain(i, y if y >= 100 else y + 2000, month, day)
+    parsed = np.array(dates, dtype="datetime64[us]")
+    unreadable = np.array(bad, dtype=bool)
     if hard:
         out, out_bad, _ = _parse_text_dates(pd.Series([strings[i] for i in hard], dtype=object),
                                             used)
         parsed[hard] = out.to_numpy()
         unreadable[hard] = out_bad.to_numpy(dtype=bool)
-    return (pd.Series(parsed[codes], index=text.index, dtype="datetime64[us]"),
-            pd.Series(unreadable[codes], index=text.index), used)
-
-
-def _plain_date(year: int, month: int, day: int) -> dt.date | None:
-    """The date, when pandas would surely read it the same; None sends it to pandas."""
-    if not 1700 <= year <= 2200:
-        return None
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return None
+    return parsed, unreadable, used
 
 
 def _parse_text_dates(text: pd.Series,
@@ -158,9 +164,14 @@ def cells_to_dates(cells: Cells, index: pd.Index,
         bad[rest[known & ~is_dt & ~is_num]] = True
     if cells.is_str.any():
         codes, strings = cells.used()
-        parsed, text_bad, _ = text_to_dates(pd.Series(strings, dtype=object), order)
-        _put(out, np.flatnonzero(cells.is_str), parsed.to_numpy()[codes])
-        bad[cells.is_str] = text_bad.to_numpy(dtype=bool)[codes]
+        stripped = [s.strip() for s in strings]
+        if all(t.isascii() for t in stripped):
+            parsed, text_bad, _ = _ascii_text_dates(stripped, order)
+        else:
+            parsed_s, text_bad_s, _ = text_to_dates(pd.Series(strings, dtype=object), order)
+            parsed, text_bad = parsed_s.to_numpy(), text_bad_s.to_numpy(dtype=bool)
+        _put(out, np.flatnonzero(cells.is_str), parsed[codes])
+        bad[cells.is_str] = text_bad[codes]
     # to the day, as Series.dt.normalize (numpy's day unit floors, before 1970 too)
     days = out.astype("datetime64[D]").astype("datetime64[us]")
     return pd.Series(days, index=index), pd.Series(bad, index=index)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from itertools import chain
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ from engine.ids import Cells, cells_text, cells_text_and_key, type_codes
 from engine.money import cells_to_cents
 from engine.read.grid import Grid
 from engine.settings import Settings
-from engine.tables import SHEETS, Field, columns_of
+from engine.tables import SHEETS, Field
 
 HEADER_SCAN_ROWS = 30
 _TOTAL_LABEL = re.compile(r"^\s*(grand\s*|sub\s*)?totals?\s*:?\s*$", re.IGNORECASE)
@@ -63,18 +64,29 @@ def _names_for(field: Field, sheet: str, settings: Settings) -> tuple[list[str],
     return ([mapped] if mapped else []), names
 
 
-def _targets(sheet: str, settings: Settings) -> list[tuple[Field, list[str], list[str], list[str]]]:
-    """Per field, the folded names each matching stage looks for: mapped, loose, strict."""
-    out = []
-    for f in SHEETS[sheet]:
+class _Targets(NamedTuple):
+    fields: tuple[Field, ...]
+    # per matching stage (mapped, loose, strict): folded name → (field position, preference)
+    # of each field that looks for it
+    stages: tuple[dict[str, list[tuple[int, int]]], ...]
+
+
+def _targets(sheet: str, settings: Settings) -> _Targets:
+    """The folded names each matching stage looks for: mapped, loose, strict."""
+    fields = SHEETS[sheet]
+    stages: tuple[dict[str, list[tuple[int, int]]], ...] = ({}, {}, {})
+    for at, f in enumerate(fields):
         mapped, names = _names_for(f, sheet, settings)
-        out.append((f, [_loose(n) for n in mapped], [_loose(n) for n in names],
-                    [_strict(n) for n in names]))
-    return out
+        folded = ([_loose(n) for n in mapped], [_loose(n) for n in names],
+                  [_strict(n) for n in names])
+        for stage, targets in zip(stages, folded):
+            for preference, target in enumerate(targets):
+                stage.setdefault(target, []).append((at, preference))
+    return _Targets(fields, stages)
 
 
 def _match_columns(header: list, sheet: str, settings: Settings,
-                   targets: list | None = None) -> dict[str, int]:
+                   targets: _Targets | None = None) -> dict[str, int]:
     texts = [str(h) if h not in (None, "") else "" for h in header]
     loose = [_loose(t) for t in texts]
     strict = [_strict(t) for t in texts]
@@ -82,22 +94,22 @@ def _match_columns(header: list, sheet: str, settings: Settings,
     found: dict[str, int] = {}
     targets = targets if targets is not None else _targets(sheet, settings)
     # explicit mappings first, then exact (loose) names, then punctuation-insensitive names
-    for stage in (1, 2, 3):
+    for stage, folded in zip(targets.stages, (loose, loose, strict)):
         where: dict[str, list[int]] = {}
-        for i, k in enumerate(strict if stage == 3 else loose):
+        for i, k in enumerate(folded):
             if k:
                 where.setdefault(k, []).append(i)
-        for f, *folded in targets:
+        # field by field, each by its names in order of preference, the first name in a column
+        # not yet taken
+        for at, _preference, target in sorted(
+                (*looker, k) for k in where for looker in stage.get(k, ())):
+            f = targets.fields[at]
             if f.name in found:
                 continue
-            for target in folded[stage - 1]:
-                if target not in where:
-                    continue
-                hit = next((i for i in where[target] if i not in taken), None)
-                if hit is not None:
-                    found[f.name] = hit
-                    taken.add(hit)
-                    break
+            hit = next((i for i in where[target] if i not in taken), None)
+            if hit is not None:
+                found[f.name] = hit
+                taken.add(hit)
     return found
 
 
@@ -115,9 +127,9 @@ def _find_header(grid: Grid, sheet: str, settings: Settings) -> tuple[int, dict[
     return best_row, best
 
 
-def _text(values, index: pd.Index) -> pd.Series:
+def _text(values) -> pd.api.extensions.ExtensionArray:
     """A `str` column from str/None values (None → NA)."""
-    return pd.Series(values, index=index, dtype="str", copy=False)
+    return pd.array(values, dtype="str", copy=False)
 
 
 def _matrix(body: list[list]) -> np.ndarray:
@@ -157,24 +169,69 @@ def _totals(values: np.ndarray) -> np.ndarray:
                        count=len(values))
 
 
-def _invalid(sheet: str, rows: pd.Series, column: str, message: pd.Series | str,
-             severity: str, shown: str | None = None) -> pd.DataFrame:
-    """INVALID_ROW findings; `shown` is the sheet's name in the workbook (canonical by default)."""
-    rows = rows.astype(int)
-    shown = shown or sheet
-    msg = message if isinstance(message, pd.Series) else pd.Series(message, index=rows.index)
+class _Problem(NamedTuple):
+    """Cells of one column that make INVALID_ROW findings."""
+
+    at: np.ndarray  # positions of their rows
+    column: str  # the column's header
+    message: str | list[str]  # one for all, or one per row
+    severity: str
+
+
+_ACTIONS = {
+    "high": "Correct the cell in the workbook; the row is left out of reconciliation until then.",
+    "low": "Correct the cell; the row was reconciled without this value.",
+}
+
+
+def _invalid(sheet: str, shown: str, rows: np.ndarray, problems: list[_Problem],
+             columns: dict[str, Any]) -> pd.DataFrame:
+    """INVALID_ROW findings of one sheet, one per row of each problem; `rows` are the Excel row
+    numbers of the sheet's `columns`, `shown` is the sheet's name in the workbook."""
+    at = np.concatenate([p.at for p in problems])
+    counts = [len(p.at) for p in problems]
+    number = rows[at]
+    text = number.astype(str).astype(object)
+    source = f"{shown} row " + text
+    detail = chain.from_iterable(
+        [f", column {p.column}: {p.message}"] * len(p.at) if isinstance(p.message, str)
+        else [f", column {p.column}: {m}" for m in p.message] for p in problems)
+    severity = np.repeat(np.array([p.severity for p in problems], dtype=object), counts)
+    after = np.repeat(np.array([f"|{p.column}" for p in problems], dtype=object), counts)
     return pd.DataFrame({
         "type": "INVALID_ROW",
-        "severity": severity,
-        "key": sheet + "|" + rows.astype(str) + "|" + column,
-        "explanation": f"{shown} row " + rows.astype(str) + f", column {column}: " + msg,
-        "action": ("Correct the cell in the workbook; the row is left out of reconciliation until then."
-                   if severity == "high" else
-                   "Correct the cell; the row was reconciled without this value."),
-        "source": f"{shown} row " + rows.astype(str),
+        "severity": _text(severity),
+        "key": _text(f"{sheet}|" + text + after),
+        "explanation": _text(source + np.fromiter(detail, dtype=object, count=len(at))),
+        "action": _text(np.where(severity == "high", _ACTIONS["high"], _ACTIONS["low"])),
+        "source": _text(source),
         "source_sheet": shown,
-        "source_row": rows,
+        "source_row": number,
+        **_identifiers(columns, at),
     })
+
+
+# finding column ← the sheet's field that identifies the row (as far as it could be read), as
+# the other findings fill them: a payment's reference is its trace, a patient ID stands in for a
+# missing name
+_IDENTIFIERS = (("invoice", "invoice"), ("claim", "claim"), ("payment", "payment_id"),
+                ("trace", "trace"), ("trace", "reference"), ("plan", "plan"),
+                ("patient", "patient"), ("patient", "patient_id"), ("payer", "payer"))
+
+
+def _identifiers(columns: dict[str, Any], at: np.ndarray) -> dict[str, pd.Series]:
+    """The invoice, payment, patient... of the rows at positions `at` of `columns`, for their
+    INVALID_ROW findings, so staff can find and filter them like any other finding."""
+    found: dict[str, pd.Series] = {}
+    for column, field in _IDENTIFIERS:
+        if field in columns:
+            values = pd.Series(columns[field][at].to_numpy(dtype=object))
+            found[column] = found[column].fillna(values) if column in found else values
+    if "claim" in found and "invoice" in found:  # a claim that is the invoice number: blank
+        claim = found["claim"].to_numpy(dtype=object).copy()
+        claim[(found["claim"] == found["invoice"]).to_numpy(dtype=bool)] = None
+        found["claim"] = pd.Series(claim, dtype=object)
+    return found
 
 
 def _share_equal(values: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -218,13 +275,12 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
         kept = np.flatnonzero(~blank & ~is_total)
     index = pd.Index(np.arange(header_r + 2, header_r + 2 + n)[kept])
     m = len(index)
-    out = pd.DataFrame(index=index)
-    out["sheet"] = grid.name
-    out["row"] = index.astype("int64")
     prefix = f"{grid.name} row "
-    out["source"] = _text([prefix + r for r in map(str, index.tolist())], index)
-    row = out["row"]
-    invalid: list[pd.DataFrame] = []
+    # the table's columns (those of `columns_of`) as arrays, made into one frame at the end
+    out: dict[str, Any] = {
+        "sheet": grid.name, "row": index.astype("int64"),
+        "source": _text([prefix + r for r in map(str, index.tolist())])}
+    problems: list[_Problem] = []
     drop = np.zeros(m, dtype=bool)
     uncached_rows: dict[str, list[int]] = {}
     first_id: tuple[np.ndarray, np.ndarray] | None = None
@@ -240,7 +296,8 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
         raw = (cells[cols[f.name]].take(kept) if f.name in cols
                else Cells(np.full(m, None, dtype=object)))
         # a never-calculated formula's placeholder (xlsxwriter/openpyxl write 0 or nothing) is no value
-        stale = np.isin(index, uncached_rows.get(f.name, []))
+        stale = (np.isin(index, uncached_rows[f.name]) if f.name in uncached_rows
+                 else np.zeros(m, dtype=bool))
         if stale.any():
             values = raw.values.copy()
             values[stale] = None
@@ -258,35 +315,35 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
                     same = _share_equal(text, first_id[0])
                     key[same] = first_id[1][same]
                 _share_equal(key, text)
-            out[f.name] = _text(text, index)
-            out[f"{f.name}_key"] = _text(key, index)
+            out[f.name] = _text(text)
+            out[f"{f.name}_key"] = _text(key)
             what = "a value"
         elif f.kind == "text":
             text, missing = cells_text(raw)
-            out[f.name] = _text(text, index)
+            out[f.name] = _text(text)
             what = "a value"
         elif f.kind == "money":
             typed, bad_s = cells_to_cents(raw, index, settings.decimal_comma)
-            out[f"{f.name}_cents"] = typed
+            out[f"{f.name}_cents"] = typed.array
             bad = bad_s.to_numpy()
             what = "an amount such as 1,234.50"
         elif f.kind == "date":
             typed, bad_s = cells_to_dates(raw, index, settings.date_order)
-            out[f.name] = typed
+            out[f.name] = typed.array
             bad = bad_s.to_numpy()
             what = "a date such as 03/15/2026"
         else:
             text, missing = cells_text(raw)
             plain = [t.replace(",", "") if t is not None else None for t in text.tolist()]
-            nums = pd.to_numeric(_text(plain, index), errors="coerce")
+            nums = pd.to_numeric(pd.Series(plain, index=index, dtype="str"), errors="coerce")
             bad_s = nums.isna() & pd.Series(~missing, index=index)
             if f.kind == "int":
                 whole = nums.isna() | (nums == np.floor(nums))
                 bad_s = bad_s | ~whole
                 nums = nums.where(whole)
-                out[f.name] = nums.astype("Float64").astype("Int64")
+                out[f.name] = nums.astype("Float64").astype("Int64").array
             else:
-                out[f.name] = nums.astype("float64")
+                out[f.name] = nums.to_numpy(dtype="float64")
             bad = bad_s.to_numpy(dtype=bool)
             what = "a number"
         if not f.required:
@@ -295,75 +352,44 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
             empty = typed.isna().to_numpy() & ~bad
         else:
             empty = missing
+        severity = "high" if f.required else "low"
         if stale.any():
-            invalid.append(_invalid(sheet, row[stale], header_text,
-                                    "a formula that was never calculated has no value "
-                                    "(open the workbook in Excel and save it)",
-                                    "high" if f.required else "low", grid.name))
+            problems.append(_Problem(np.flatnonzero(stale), header_text,
+                                     "a formula that was never calculated has no value "
+                                     "(open the workbook in Excel and save it)", severity))
             bad = bad & ~stale
             empty = empty & ~stale
         if bad.any():
-            values = pd.Series(raw.values, index=index, dtype="object")
-            shown = values[bad].map(lambda v: str(v)[:40]) if f.kind in ("money", "date", "int",
-                                                                         "number") else None
-            message = (("'" + shown + f"' is not {what}") if shown is not None
+            at = np.flatnonzero(bad)
+            message = ([f"'{str(v)[:40]}' is not {what}" for v in raw.values[at].tolist()]
+                       if f.kind in ("money", "date", "int", "number")
                        else f"the value is not {what}")
-            invalid.append(_invalid(sheet, row[bad], header_text, message,
-                                    "high" if f.required else "low", grid.name))
+            problems.append(_Problem(at, header_text, message, severity))
         if f.required:
             if empty.any():
-                invalid.append(_invalid(sheet, row[empty], header_text,
-                                        f"the required value is missing (expected {what})", "high",
-                                        grid.name))
+                problems.append(_Problem(np.flatnonzero(empty), header_text,
+                                         f"the required value is missing (expected {what})",
+                                         "high"))
             drop |= bad | empty | stale
-    table = out[~drop].reindex(columns=columns_of(sheet))
-    findings = _identified(pd.concat(invalid, ignore_index=True), out) if invalid else \
-        pd.DataFrame()
+    findings = (_invalid(sheet, grid.name, index.to_numpy(), problems, out) if problems
+                else pd.DataFrame())
+    frame = pd.DataFrame(out, index=index, copy=False)
+    table, left_out = (frame[~drop], frame[drop]) if drop.any() else (frame, frame.iloc[:0])
     found = {name: str(header[i]).strip() for name, i in cols.items()}
-    return SheetRead(table, findings, header_r + 1, found,
-                     out[drop].reindex(columns=columns_of(sheet)))
+    return SheetRead(table, findings, header_r + 1, found, left_out)
 
 
-# finding column ← the sheet's field that identifies the row (as far as it could be read), as
-# the other findings fill them: a payment's reference is its trace, a patient ID stands in for a
-# missing name
-_IDENTIFIERS = (("invoice", "invoice"), ("claim", "claim"), ("payment", "payment_id"),
-                ("trace", "trace"), ("trace", "reference"), ("plan", "plan"),
-                ("patient", "patient"), ("patient", "patient_id"), ("payer", "payer"))
-
-
-def _identified(findings: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
-    """INVALID_ROW findings with the invoice, payment, patient... of their row, so staff can
-    find and filter them like any other finding."""
-    of_row = rows.reindex(findings["source_row"].to_numpy())
-    for column, field in _IDENTIFIERS:
-        if field in of_row:
-            values = pd.Series(of_row[field].to_numpy(dtype=object), index=findings.index)
-            findings[column] = findings[column].fillna(values) if column in findings else values
-    if "claim" in findings and "invoice" in findings:  # a claim that is the invoice number: blank
-        claim = findings["claim"].to_numpy(dtype=object).copy()
-        claim[(findings["claim"] == findings["invoice"]).to_numpy(dtype=bool)] = None
-        findings["claim"] = pd.Series(claim, index=findings.index, dtype=object)
-    return findings
+_DTYPES = {"date": "datetime64[us]", "int": "Int64", "number": "float64"}  # else "str"
 
 
 def empty_table(sheet: str) -> pd.DataFrame:
     """A table with the sheet's columns and no rows, for sheets the workbook does not have."""
-    out = pd.DataFrame({c: pd.Series([], dtype="object") for c in columns_of(sheet)})
+    dtypes = {"sheet": "str", "row": "int64", "source": "str"}
     for f in SHEETS[sheet]:
-        if f.kind == "money":
-            out[f"{f.name}_cents"] = out[f"{f.name}_cents"].astype("Int64")
-        elif f.kind == "date":
-            out[f.name] = out[f.name].astype("datetime64[us]")
-        elif f.kind == "int":
-            out[f.name] = out[f.name].astype("Int64")
-        elif f.kind == "number":
-            out[f.name] = out[f.name].astype("float64")
+        if f.kind in ("id", "name"):
+            dtypes[f.name] = dtypes[f"{f.name}_key"] = "str"
+        elif f.kind == "money":
+            dtypes[f"{f.name}_cents"] = "Int64"
         else:
-            out[f.name] = out[f.name].astype("str")
-            if f.kind in ("id", "name"):
-                out[f"{f.name}_key"] = out[f"{f.name}_key"].astype("str")
-    out["sheet"] = out["sheet"].astype("str")
-    out["source"] = out["source"].astype("str")
-    out["row"] = out["row"].astype("int64")
-    return out
+            dtypes[f.name] = _DTYPES.get(f.kind, "str")
+    return pd.DataFrame({c: pd.array([], dtype=d) for c, d in dtypes.items()})

@@ -234,3 +234,10 @@ def test_payment_plan_int_columns():
     assert r.table["count"].tolist()[0] == 4 and pd.isna(r.table["count"].iloc[1])
     assert str(r.table["count"].dtype) == "Int64"
     assert [(row, sev) for row, sev, _ in findings(r)] == [(3, "low")]
+
+
+@pytest.mark.parametrize("sheet", list(SHEETS))
+def test_every_read_sheet_has_the_documented_columns_in_order(sheet):
+    header = [f.header for f in SHEETS[sheet]]
+    table = read_sheet(Grid(sheet, [header, ["x"] * len(header)]), sheet, Settings(), "t.xlsx").table
+    assert list(table.columns) == columns_of(sheet)
