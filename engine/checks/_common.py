@@ -73,8 +73,9 @@ def per_context(compute: Callable[[Context], T]) -> Callable[[Context], T]:
     @functools.wraps(compute)
     def once(ctx: Context) -> T:
         nonlocal last
-        if last is not None and last[0]() is ctx:
-            return last[1]
+        kept = last  # read once: another thread's run may replace it meanwhile
+        if kept is not None and kept[0]() is ctx:
+            return kept[1]
         result = compute(ctx)
         last = (weakref.ref(ctx, forget), result)
         return result
