@@ -74,7 +74,7 @@ def normalize(df: pd.DataFrame) -> pd.DataFrame:
         elif kind == "date":
             columns[name] = pd.to_datetime(col, errors="coerce").astype("datetime64[us]")
         elif name in df:
-            columns[name] = _text(col)
+            columns[name] = object_column(col.to_numpy(dtype=object), col.index)
         else:
             columns[name] = pd.Series([None] * len(df), index=df.index, dtype="object")
     for name in EXTRA_COLUMNS:
@@ -84,10 +84,11 @@ def normalize(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns, index=df.index)
 
 
-def _text(col: pd.Series) -> pd.Series:
-    """The values as Python objects, with None (not NaN or NA) where missing."""
-    values = col.to_numpy(dtype=object)
-    return pd.Series(np.where(pd.isna(values), None, values), index=col.index, dtype="object")
+def object_column(values, index: pd.Index | None = None) -> pd.Series:
+    """The values as an object column of Python objects (not inferred as `str`), with None (not
+    NaN or NA) where missing: how finding and plan tables hold text."""
+    values = np.asarray(values, dtype=object)
+    return pd.Series(np.where(pd.isna(values), None, values), index=index, dtype="object")
 
 
 PREFIX = {

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.findings import normalize
+from engine.findings import normalize, object_column
 from engine.tables import columns_of
 
 SHEET = "PaymentPlans"
@@ -107,11 +107,6 @@ def _text(s: pd.Series) -> pd.Series:
     if not isinstance(s.dtype, pd.StringDtype):  # numbers, dates, mixed: their text
         values[~missing] = [str(v) for v in values[~missing]]
     return pd.Series(values, index=s.index, dtype=object)
-
-
-def _objects(values: np.ndarray) -> pd.Series:
-    """An object column (not inferred as str) with None for blanks."""
-    return pd.Series(np.where(pd.isna(values), None, values), dtype=object)
 
 
 def _ints(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -497,14 +492,14 @@ def build_plans(plans: pd.DataFrame, payments: pd.DataFrame, applications: pd.Da
     plan_keys = t["plan_key"].to_numpy(dtype=object)
     pat = rows.dropna(subset=["patient_id_key"]).drop_duplicates("plan_key") \
         .set_index("plan_key").reindex(plan_keys)
-    t["invoices"] = _objects(inv_disp.reindex(plan_keys).to_numpy(dtype=object))
+    t["invoices"] = object_column(inv_disp.reindex(plan_keys).to_numpy(dtype=object))
     keys_list = [v if isinstance(v, tuple) else () for v in inv_keys.reindex(plan_keys)]
     keys_arr = np.empty(len(keys_list), dtype=object)
     keys_arr[:] = keys_list
     t["invoice_keys"] = keys_arr
     for c in ("patient_id", "patient_id_key"):  # the terms row's, else the plan's first
         own = t[c].to_numpy(dtype=object)
-        t[c] = _objects(np.where(pd.isna(own), pat[c].to_numpy(dtype=object), own))
+        t[c] = object_column(np.where(pd.isna(own), pat[c].to_numpy(dtype=object), own))
 
     if not len(t):
         return PlanTables(_empty_installments(), _empty_plan_status(), invalid)
@@ -592,7 +587,7 @@ def build_plans(plans: pd.DataFrame, payments: pd.DataFrame, applications: pd.Da
     })
 
     def of_plan(column: str) -> pd.Series:  # the plan's text, on each of its installments
-        return _objects(t[column].to_numpy(dtype=object)[pos])
+        return object_column(t[column].to_numpy(dtype=object)[pos])
 
     ins = pd.DataFrame({
         "plan": of_plan("plan"),
