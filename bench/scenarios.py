@@ -10,6 +10,7 @@ through.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import json
 import logging
@@ -91,17 +92,58 @@ def profile_engine(workbook: str, out: str, report: str) -> dict:
 
 
 # ------------------------------------------------------------------------------------ I/O floor
-def floor(workbook: str, out: str, sheets: dict[str, list[int]]) -> dict:
-    """Only the I/O: read the same input sheets with python-calamine into DataFrames, then stream
-    result sheets of the same sizes (rows × columns, cut from the input rows) with the engine's
-    own writer. No header detection, parsing, matching or checks."""
+def _result_sheets_read_back(path: Path) -> list:
+    """The result sheets the engine wrote, read back as typed columns: each column takes the kind
+    most of its cells have (number, date or text), cells of another kind (a title, the header
+    row) are left blank. Values only: no formats, links or charts."""
     import numpy as np
     import pandas as pd
     from python_calamine import CalamineWorkbook
 
     from engine.write.model import Block, Column, ResultSheet
+
+    wb = CalamineWorkbook.from_path(str(path))
+    sheets = []
+    for k, name in enumerate(n for n in wb.sheet_names if n in RESULT_SHEETS):
+        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        width = max((len(r) for r in rows), default=0)
+        grid = np.empty((len(rows), width), dtype=object)
+        for i, row in enumerate(rows):
+            grid[i, :len(row)] = row
+        cols, data = [], {}
+        for j in range(width):
+            cells = grid[:, j]
+            types = np.array([type(v) for v in cells], dtype=object)
+            number = (types == float) | (types == int)
+            date = (types == dt.date) | (types == dt.datetime)
+            text = (types == str) & (cells != "")
+            kind = max((("number", number), ("date", date), ("text", text)),
+                       key=lambda kv: kv[1].sum())[0]
+            name_j = f"C{j + 1}"
+            if kind == "number":
+                values = pd.Series(np.where(number, cells, np.nan).astype("float64"))
+            elif kind == "date":
+                values = pd.Series(pd.to_datetime(np.where(date, cells, None)))
+            else:
+                values = pd.Series(np.where(text, cells, None), dtype=object)
+            cols.append(Column(name_j, kind))
+            data[name_j] = values
+        sheets.append(ResultSheet(name, (Block(f"floor_{k}", tuple(cols), pd.DataFrame(data)),)))
+    return sheets
+
+
+def floor(workbook: str, out: str, result_from: str) -> dict:
+    """Only the I/O: read the same input sheets with python-calamine into DataFrames, then stream
+    the same result sheets (the values the engine wrote to `result_from`, read back before the
+    clock starts) with the engine's own writer. No header detection, parsing, matching, checks,
+    formats or links."""
+    import pandas as pd
+    from python_calamine import CalamineWorkbook
+
     from engine.write.xlsx import write_result_sheets
 
+    result = _result_sheets_read_back(Path(result_from))
+    gc.collect()
     t, c = time.perf_counter(), time.process_time()
     wb = CalamineWorkbook.from_path(workbook)
     frames = {}
@@ -109,28 +151,12 @@ def floor(workbook: str, out: str, sheets: dict[str, list[int]]) -> dict:
         if name in INPUT_SHEETS:
             rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
             frames[name] = pd.DataFrame(rows[1:]) if len(rows) > 1 else pd.DataFrame()
-    t_read = time.perf_counter() - t
-    source = frames["Invoices"]
-    typed = {}
-    for j in source.columns:  # numbers stay numbers, everything else is text
-        col = source[j]
-        num = pd.to_numeric(col.where(col != ""), errors="coerce")
-        typed[j] = ("number", num) if num.notna().sum() >= (col != "").sum() else \
-            ("text", col.astype("str"))
-    result = []
-    for k, (name, (n_rows, n_cols)) in enumerate(sorted(sheets.items())):
-        n_rows = max(n_rows - 1, 1)
-        take = np.resize(np.arange(len(source)), n_rows)
-        cols, data = [], {}
-        for j in range(max(n_cols, 1)):
-            kind, values = typed[source.columns[j % len(source.columns)]]
-            cname = f"C{j + 1}"
-            cols.append(Column(cname, kind))
-            data[cname] = values.iloc[take].reset_index(drop=True)
-        result.append(ResultSheet(name, (Block(f"floor_{k}", tuple(cols), pd.DataFrame(data)),)))
+    t_read, c_read = time.perf_counter() - t, time.process_time() - c
     write_result_sheets(Path(workbook), Path(out), result)
-    seconds = time.perf_counter() - t
-    return {"seconds": seconds, "cpu": time.process_time() - c, "read_seconds": t_read, "write_seconds": seconds - t_read}
+    seconds, cpu = time.perf_counter() - t, time.process_time() - c
+    return {"seconds": seconds, "cpu": cpu, "read_seconds": t_read, "read_cpu": c_read,
+            "write_seconds": seconds - t_read, "write_cpu": cpu - c_read,
+            "cells": sum(len(s.blocks[0].data) * len(s.blocks[0].columns) for s in result)}
 
 
 # ------------------------------------------------------------------------------------ naive
@@ -255,7 +281,7 @@ def button(workbook: str) -> dict:
     a real Excel hands out its grid) is counted by the fake (`book.excel_cpu`) and taken out of
     the click's CPU time (`excel_read_cpu`); wall time is reported as measured."""
     try:
-        import engine.excel as excel
+        from engine import excel
     except ImportError:
         return {"seconds": None, "note": "engine.excel not present"}
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "excel"))
