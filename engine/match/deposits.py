@@ -59,11 +59,13 @@ trace group the i-th transaction and the i-th deposit share a row, so a 1:1 matc
 - `explained_by` (str or NA): "835 trace 0012345678", "check posting P-123", "postings with
   reference 4512 (3 payments)", "card batch of 2026-03-02 (5 payments)"; NA when nothing does.
 
-Vectorised: tokens are exploded and merged; candidate pairs are filtered and de-duplicated with
-sorts, never with per-row Python loops.
+Vectorised: tokens are found in one regex pass over the joined texts and merged; candidate pairs
+are filtered and de-duplicated with sorts, never with per-row Python loops.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -88,6 +90,10 @@ _TRN = r"(?i)TRN\s*\*\s*[^*~\\]*\*\s*([^*~\\\s]+)"
 # a whole token (a run of letters and digits, not part of a longer one) of at least MIN_TOKEN
 # characters that holds a digit
 _NAMING_TOKEN = rf"(?<![0-9A-Za-z])(?=[0-9A-Za-z]*[0-9])[0-9A-Za-z]{{{MIN_TOKEN},}}"
+_TOKEN_OR_NEWLINE = re.compile(rf"\n|{_NAMING_TOKEN}")
+# zeros that start a digit run and are followed by a digit; written to begin with the literal
+# 0 (rather than the lookbehind) so that re skips ahead to the next 0
+_LEADING_ZEROS = re.compile(r"0(?<![0-9]0)0*(?=[0-9])")
 _ADJUSTMENT = r"(?i)write[\s\-]*off|adjust|contractual|discount|w/o|courtesy|bad\s*debt"
 _METHOD_GROUPS = (  # (group, pattern on the posting's method, pattern on a bank description)
     ("card", r"(?i)card|visa|master|amex|discover|debit|\bcc\b",
@@ -123,18 +129,27 @@ def _col(df: pd.DataFrame, name: str, default=pd.NA) -> pd.Series:
 
 
 def _tokens(text: pd.Series) -> pd.DataFrame:
-    """(owner label, key, pos) of each digit-bearing token of at least MIN_TOKEN characters."""
-    long = _text(text).str.findall(_NAMING_TOKEN).explode().dropna()
-    if long.empty:
+    """(owner label, key, pos) of each digit-bearing token of at least MIN_TOKEN characters.
+
+    The texts are searched as one newline-joined string, so the regex runs once rather than once
+    per row: a token never holds a newline, and each newline found moves on to the next owner.
+    """
+    texts = _text(text)
+    joined = "\n".join(texts.tolist())
+    if joined.count("\n") >= len(texts):  # a text holds a newline itself: make it a space
+        joined = "\n".join(texts.str.replace("\n", " ", regex=False).tolist())
+    found = np.array(_TOKEN_OR_NEWLINE.findall(joined), dtype=object)
+    newline = found == "\n"
+    owner = np.cumsum(newline)[~newline]  # tokens come in text order
+    if not len(owner):
         return pd.DataFrame({"owner": pd.Series([], dtype="object"),
                              "key": pd.Series([], dtype="object"),
                              "pos": pd.Series([], dtype="int64")})
-    long = long.astype(str)
-    pos = long.groupby(level=0, sort=False).cumcount().to_numpy()
+    pos = np.arange(len(owner)) - np.searchsorted(owner, owner)
     # tokens are ASCII letters and digits: normalize_key is upper case + leading zeros dropped
-    key = long.str.upper().str.replace(r"(?<![0-9])0+(?=[0-9])", "", regex=True)
-    return pd.DataFrame({"owner": long.index.to_numpy(), "key": key.astype("object").to_numpy(),
-                         "pos": pos})
+    key = _LEADING_ZEROS.sub("", "\n".join(found[~newline]).upper()).split("\n")
+    return pd.DataFrame({"owner": text.index.to_numpy()[owner],
+                         "key": np.array(key, dtype=object), "pos": pos})
 
 
 def _deposit_names(deposits: pd.DataFrame) -> pd.DataFrame:
@@ -187,7 +202,7 @@ def _empty() -> pd.DataFrame:
 
 def _method_group(method: pd.Series) -> pd.Series:
     """card | cash | check | eft, else the method as typed (lower case), else "other"."""
-    codes, uniques = pd.factorize(method)  # a handful of methods: work on those (-1: none)
+    codes, uniques = pd.factorize(method.to_numpy(dtype="object"))  # a handful (-1: none)
     m = pd.Series(uniques, dtype="object").astype(str).str.strip()
     conds = [m.str.contains(pat, regex=True).to_numpy() for _, pat, _ in _METHOD_GROUPS]
     other = m.str.lower().where(m != "", "other").to_numpy()
@@ -258,7 +273,7 @@ def _postings(payments: pd.DataFrame) -> pd.DataFrame:
     method = _col(p, "method")
     ok = amount.notna() & (amount > 0) & date.notna()
     if "kind" in p:
-        ok &= _col(p, "kind").astype("object").ne("adjustment")
+        ok &= p["kind"].to_numpy(dtype=object) != "adjustment"
     else:
         ok &= ~_text(method).str.contains(_ADJUSTMENT, regex=True)
     if "duplicate" in p:
@@ -268,14 +283,17 @@ def _postings(payments: pd.DataFrame) -> pd.DataFrame:
     else:
         label = _col(p, "payment_id").astype("object")
         label = label.where(label.notna(), "Payments row " + _col(p, "row", "?").astype(str))
-    ok = ok.fillna(False).astype(bool)
-    out = pd.DataFrame({
-        "pay": p.index, "label": label.to_numpy(), "method": method.astype("object").to_numpy(),
-        "mgroup": _method_group(method).to_numpy(), "date": date.to_numpy(),
-        "amount": amount.to_numpy(), "reference": _col(p, "reference").astype("object").to_numpy(),
-        "reference_key": _col(p, "reference_key").astype("object").to_numpy(),
-    })[ok.to_numpy()]
-    return out.reset_index(drop=True)
+    ok = ok.fillna(False).astype(bool).to_numpy()
+
+    def text(values: pd.Series) -> pd.Series:  # object: a DataFrame would infer str, row by row
+        return pd.Series(values.to_numpy(dtype="object")[ok], dtype="object")
+
+    return pd.DataFrame({
+        "pay": p.index[ok], "label": text(label), "method": text(method),
+        "mgroup": text(_method_group(method)), "date": date.to_numpy()[ok],
+        "amount": amount.to_numpy()[ok], "reference": text(_col(p, "reference")),
+        "reference_key": text(_col(p, "reference_key")),
+    })
 
 
 def _by_reference(dep: pd.DataFrame, names: pd.DataFrame, post: pd.DataFrame,
@@ -289,17 +307,19 @@ def _by_reference(dep: pd.DataFrame, names: pd.DataFrame, post: pd.DataFrame,
     dnames = names[names["dep"].isin(dep.index)][["dep", "key"]]
     wanted = set(dnames["key"])
     # tokens of each distinct reference once, kept only when some deposit names them
-    codes, uniques = pd.factorize(_text(post["reference"]))
-    refs = pd.Series(uniques, dtype="object")
-    utok = _tokens(refs)
+    codes, uniques = pd.factorize(post["reference"].to_numpy(dtype=object))  # -1: none
+    utok = _tokens(pd.Series(uniques, dtype="object"))
     utok = utok[utok["key"].isin(wanted)].drop_duplicates(["owner", "key"])
-    by_code = pd.DataFrame({"pay_row": post.index, "owner": codes})
     whole = post["reference_key"].astype("object")
     if whole.isna().all():  # a payments table without keys: make them
         whole = _keys(post["reference"])
+    whole_named = whole.isin(wanted).to_numpy()
+    if utok.empty and not whole_named.any():
+        return none
+    by_code = pd.DataFrame({"pay_row": post.index, "owner": codes})
     whole = pd.DataFrame({"pay_row": post.index, "key": whole.to_numpy()})
     pnames = pd.concat([by_code.merge(utok, on="owner", how="inner")[["pay_row", "key"]],
-                        whole[whole["key"].isin(wanted)]], ignore_index=True).drop_duplicates()
+                        whole[whole_named]], ignore_index=True).drop_duplicates()
     pairs = dnames.merge(pnames, on="key", how="inner")
     if pairs.empty:
         return none
@@ -356,43 +376,64 @@ def _by_reference(dep: pd.DataFrame, names: pd.DataFrame, post: pd.DataFrame,
 
 
 def _by_batch(dep: pd.DataFrame, post: pd.DataFrame, tol: int) -> pd.DataFrame:
-    """Deposits explained by one day's postings of one method: (dep, explained_by)."""
+    """Deposits explained by one day's postings of one method: (dep, explained_by).
+
+    Batches are numbered in (day, method group) order, so the batches of one day are a run of
+    numbers: each deposit's candidates, on its day and up to BATCH_MAX_LAG days before, are found
+    by binary search, on plain arrays (a few small frames cost more than the work here).
+    """
     none = pd.DataFrame({"dep": pd.Series([], dtype="object"),
                          "explained_by": pd.Series([], dtype="object")})
     if dep.empty or post.empty:
         return none
-    by_day = post.groupby(["date", "mgroup"], sort=True)["amount"]
-    batches = pd.DataFrame({"total": by_day.sum(), "n": by_day.size()}).reset_index()
-    batches["batch"] = np.arange(len(batches))
+    group_at, groups = pd.factorize(post["mgroup"].to_numpy(dtype=object), sort=True)
+    batch_key, batch_at = np.unique(_days(post["date"]) * len(groups) + group_at,
+                                    return_inverse=True)
+    batch_day, batch_group = np.divmod(batch_key, len(groups))
+    total = np.zeros(len(batch_key), dtype="int64")
+    np.add.at(total, batch_at, post["amount"].to_numpy(dtype="int64"))
     d = dep[dep["date"].notna() & dep["amount"].notna()]
-    # each deposit once per day of lag, all in one merge
-    lags = np.repeat(np.arange(BATCH_MAX_LAG + 1), len(d))
-    dep_date = np.tile(d["date"].to_numpy(), BATCH_MAX_LAG + 1)
-    on = pd.DataFrame({"dep": np.tile(d.index.to_numpy(), BATCH_MAX_LAG + 1),
-                       "date": dep_date - lags.astype("timedelta64[D]"),
-                       "amount": np.tile(d["amount"].to_numpy(), BATCH_MAX_LAG + 1),
-                       "hint": np.tile(d["hint"].to_numpy(), BATCH_MAX_LAG + 1),
-                       "lag": lags, "dep_date": dep_date})
-    cand = on.merge(batches, on="date", how="inner")
-    cand = cand[(cand["total"].astype("Int64") - cand["amount"].astype("Int64")).abs() <= tol]
-    if cand.empty:
+    dep_day = _days(d["date"])
+    # each deposit once per day of lag: (deposit, lag) pairs, then their batches of that day
+    lag = np.repeat(np.arange(BATCH_MAX_LAG + 1), len(d))
+    day = np.tile(dep_day, BATCH_MAX_LAG + 1) - lag
+    start = np.searchsorted(batch_day, day, side="left")
+    count = np.searchsorted(batch_day, day, side="right") - start
+    pair = np.repeat(np.arange(len(day)), count)
+    run_start = np.cumsum(count) - count  # where each pair's run of batches begins in `pair`
+    batch = np.repeat(start - run_start, count) + np.arange(len(pair))
+    at, lag = pair % len(d), lag[pair]  # the deposit's position in d
+    fits = np.abs(total[batch] - d["amount"].to_numpy(dtype="int64")[at]) <= tol
+    at, lag, batch = at[fits], lag[fits], batch[fits]
+    if not len(at):
         return none
-    cand = cand.assign(off_hint=(cand["hint"].notna() & (cand["hint"] != cand["mgroup"]))
-                       .astype(int))
-    cand = cand.sort_values(["off_hint", "lag", "dep_date", "dep", "batch"], kind="mergesort")
-    chosen = []
-    for _ in range(3):  # rounds of one-to-one assignment
-        best = cand.drop_duplicates("dep").drop_duplicates("batch")
-        chosen.append(best)
-        cand = cand[~cand["dep"].isin(best["dep"]) & ~cand["batch"].isin(best["batch"])]
-        if cand.empty:
+    hint = d["hint"].to_numpy(dtype=object)[at]
+    off_hint = pd.notna(hint) & (hint != groups[batch_group[batch]])
+    label_rank = np.argsort(np.argsort(d.index.to_numpy(), kind="stable"))  # order of labels
+    order = np.lexsort((batch, label_rank[at], dep_day[at], lag, off_hint))
+    at, batch = at[order], batch[order]
+    chosen_at, chosen_batch = [], []
+    for _ in range(3):  # rounds of one-to-one assignment: each deposit's best, each batch once
+        best = np.sort(np.unique(at, return_index=True)[1])
+        best = best[np.sort(np.unique(batch[best], return_index=True)[1])]
+        chosen_at.append(at[best])
+        chosen_batch.append(batch[best])
+        free = ~np.isin(at, at[best]) & ~np.isin(batch, batch[best])
+        at, batch = at[free], batch[free]
+        if not len(at):
             break
-    out = pd.concat(chosen, ignore_index=True)
-    out["explained_by"] = (out["mgroup"].astype(str).replace({"eft": "EFT"}) + " batch of "
-                           + out["date"].dt.strftime("%Y-%m-%d") + " ("
-                           + out["n"].astype(str) + np.where(out["n"] == 1, " payment)",
-                                                             " payments)"))
-    return out[["dep", "explained_by"]]
+    at, batch = np.concatenate(chosen_at), np.concatenate(chosen_batch)
+    n = np.bincount(batch_at, minlength=len(batch_key))[batch]
+    name = pd.Series(groups[batch_group[batch]], dtype="object").replace({"eft": "EFT"})
+    date = pd.Series(np.datetime_as_string(batch_day[batch].astype("datetime64[D]")))
+    return pd.DataFrame({"dep": d.index.to_numpy()[at],
+                         "explained_by": (name + " batch of " + date + " (" + n.astype(str)
+                                          + np.where(n == 1, " payment)", " payments)"))})
+
+
+def _days(dates: pd.Series) -> np.ndarray:
+    """Days since 1970 of dates already normalised to midnight."""
+    return dates.to_numpy().astype("datetime64[D]").astype("int64")
 
 
 # ---------------------------------------------------------------------------------- main
@@ -478,7 +519,7 @@ def match_deposits(deposits: pd.DataFrame, transactions: pd.DataFrame, payments:
     by_ref = _by_reference(rest, names, post, tol)
     used = set(by_ref.explode("pays")["pays"]) if len(by_ref) else set()
     left = rest[~rest.index.isin(by_ref["dep"])]
-    by_batch = _by_batch(left, post[~post.index.isin(used)], tol)
+    by_batch = _by_batch(left, post.loc[~post.index.isin(used), ["date", "mgroup", "amount"]], tol)
     explained_by = pd.concat([by_ref[["dep", "explained_by"]], by_batch], ignore_index=True)
     why = pd.Series(explained_by["explained_by"].to_numpy(),
                     index=pd.Index(explained_by["dep"].to_numpy(), dtype="object"),

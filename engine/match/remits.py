@@ -33,12 +33,25 @@ class RemitMatch:
     #                            remit_adjusted_cents, remit_charge_cents, denied, forwarded
 
 
-def _claims_to_invoices(claims: pd.DataFrame, invoices: pd.DataFrame) -> pd.Series:
-    invoice_key, claim_key = invoices["invoice_key"], invoices["claim_key"]
-    first = (claim_key.notna() & ~claim_key.duplicated()).to_numpy()
-    by_claim = pd.Series(invoice_key.array[first], index=claim_key.array[first])
-    by_invoice = pd.Series(invoice_key.array, index=invoice_key.array)
-    return claims["claim_key"].map(by_claim).fillna(claims["claim_key"].map(by_invoice))
+def _claims_to_invoices(claims: pd.DataFrame, invoices: pd.DataFrame) -> np.ndarray:
+    """Each claim's invoice as a position in `invoices` (-1: none): the first invoice whose claim
+    key is the claim's, else the invoice whose own key is (invoice keys are unique).
+
+    The three key columns are numbered together once (plain object arrays factorize fastest), so
+    the look-ups are integer ones.
+    """
+    n_claims, n_invoices = len(claims), len(invoices)
+    codes = pd.factorize(np.concatenate([claims["claim_key"].to_numpy(dtype=object),
+                                         invoices["claim_key"].to_numpy(dtype=object),
+                                         invoices["invoice_key"].to_numpy(dtype=object)]))[0] + 1
+    claim = codes[:n_claims]  # 0: missing
+    by_claim, by_invoice = codes[n_claims:n_claims + n_invoices], codes[n_claims + n_invoices:]
+    invoice_of = np.full(codes.max(initial=0) + 1, -1)
+    invoice_of[by_invoice] = np.arange(n_invoices)
+    named, first = np.unique(by_claim, return_index=True)
+    invoice_of[named] = first  # the claim key wins
+    invoice_of[0] = -1
+    return invoice_of[claim]
 
 
 def _pair_reversals(claims: pd.DataFrame) -> pd.DataFrame:
@@ -84,11 +97,12 @@ def _expected(table: pd.DataFrame, keys: list[str], probe: dict[str, pd.Series])
 
 
 def _contracts(lines: pd.DataFrame, invoice_lines: pd.DataFrame, fees: pd.DataFrame,
-               invoices: pd.DataFrame):
+               invoices: pd.DataFrame, invoice_at: np.ndarray):
     """Contracted amount per remitted line: FeeSchedule(payer, CPT, modifier) × units.
 
     The invoice's payer (as staff name it in the workbook, like the FeeSchedule) is used, since
     the payer name on an 835 is the payer's legal name. An invoice line's own Expected column wins.
+    `invoice_at`: each line's invoice as a position in `invoices` (-1: none).
     """
     code = lines["cpt_key"]
     recoded = lines["original_cpt"].notna()
@@ -98,7 +112,6 @@ def _contracts(lines: pd.DataFrame, invoice_lines: pd.DataFrame, fees: pd.DataFr
         code[recoded] = normalize_key(lines["original_cpt"][recoded].astype("str"))
     modifier, modifiers = pd.factorize(lines["modifier"])  # a handful: normalise those
     modifiers = pd.Series(modifiers).astype("str").str.upper().str.strip()
-    invoice_at = pd.Index(invoices["invoice_key"]).get_indexer(lines["invoice_key"])
     probe = {"invoice_key": lines["invoice_key"],
              "payer_key": invoices["payer_key"].array.take(invoice_at, allow_fill=True),
              "code_key": code, "mod_key": modifiers.array.take(modifier, allow_fill=True)}
@@ -142,8 +155,9 @@ def _denials(claims: pd.DataFrame, lines: pd.DataFrame, adj: pd.DataFrame,
     `line_claim`: each line's claim as a position in `claims` (-1: none).
     """
     c, ln = claims.copy(deep=False), lines.copy(deep=False)
-    other = ((adj["group"] != "PR") & ~adj["contractual"] & (adj["amount_cents"] > 0)).to_numpy(
-        dtype=bool, na_value=False)
+    not_pr = adj["group"].to_numpy(dtype=object) != "PR"
+    other = (not_pr & ~adj["contractual"].to_numpy(dtype=bool)
+             & (adj["amount_cents"] > 0).to_numpy(dtype=bool, na_value=False))
     reasons = adj.loc[other, ["segment", "claim_index", "line_index", "group", "reason"]]
     reasons = reasons.sort_values("segment", kind="mergesort")
     c["denial_group"], c["denial_reason"] = _first_other_reason(reasons, "claim_index",
@@ -164,59 +178,79 @@ def match_remits(remit, invoices: pd.DataFrame, invoice_lines: pd.DataFrame,
                  fees: pd.DataFrame, settings: Settings) -> RemitMatch:
     # shallow copies: pandas copies on write, so the 835 tables are never changed
     claims = remit.claims.copy(deep=False)
-    claims["invoice_key"] = _claims_to_invoices(claims, invoices)
+    invoice_keys = invoices["invoice_key"].array
+    claim_invoice = _claims_to_invoices(claims, invoices)  # positions in invoices, -1: none
+    claims["invoice_key"] = invoice_keys.take(claim_invoice, allow_fill=True)
     claims = _pair_reversals(claims)
     claims["effective"] = (claims["status"] != "22") & claims["reversed_by"].isna()
-    # each line's and adjustment's claim: its invoice by claim_index, its flags by position
-    invoice_by_claim = claims["invoice_key"].set_axis(claims["claim_index"])
+    # each line's and adjustment's claim as a position in claims (-1: none): its invoice and flags
     claim_at = pd.Index(claims["claim_index"])
     lines = remit.lines.copy(deep=False)
-    lines["invoice_key"] = lines["claim_index"].map(invoice_by_claim)
-    lines["contract_cents"] = _contracts(lines, invoice_lines, fees, invoices)
+    line_claim = claim_at.get_indexer(lines["claim_index"])
+    claim_invoice_or_none = np.append(claim_invoice, -1)  # position -1: no claim, no invoice
+    line_invoice = claim_invoice_or_none[line_claim]
+    lines["invoice_key"] = invoice_keys.take(line_invoice, allow_fill=True)
+    lines["contract_cents"] = _contracts(lines, invoice_lines, fees, invoices, line_invoice)
     adj = remit.adjustments.copy(deep=False)
-    adj["invoice_key"] = adj["claim_index"].map(invoice_by_claim)
-    adj_claim = claim_at.get_indexer(adj["claim_index"])  # -1: no claim
+    adj_claim = claim_at.get_indexer(adj["claim_index"])
+    adj["invoice_key"] = invoice_keys.take(claim_invoice_or_none[adj_claim], allow_fill=True)
     adj["effective"] = np.append(claims["effective"].to_numpy(dtype=bool), False)[adj_claim]
     explained = set(CONTRACTUAL) | set(settings.explained_reasons)
-    adj["contractual"] = ((adj["group"] == "CO") & adj["reason"].isin(explained)) | (
-        (adj["group"] == "OA") & (adj["reason"] == "23"))
-    claims, lines = _denials(claims, lines, adj, claim_at.get_indexer(lines["claim_index"]))
-    return RemitMatch(claims, lines, adj, _per_invoice(claims, adj, adj_claim))
+    group, reason = adj["group"].to_numpy(dtype=object), adj["reason"].to_numpy(dtype=object)
+    adj["contractual"] = ((group == "CO") & adj["reason"].isin(explained).to_numpy()) | (
+        (group == "OA") & (reason == "23"))  # object arrays compare faster than str columns
+    claims, lines = _denials(claims, lines, adj, line_claim)
+    return RemitMatch(claims, lines, adj, _per_invoice(claims, adj, adj_claim, claim_invoice,
+                                                       invoice_keys))
 
 
-def _per_invoice(claims: pd.DataFrame, adj: pd.DataFrame, adj_claim: np.ndarray) -> pd.DataFrame:
+def _per_invoice(claims: pd.DataFrame, adj: pd.DataFrame, adj_claim: np.ndarray,
+                 claim_invoice: np.ndarray, invoice_keys) -> pd.DataFrame:
     """What the remittances add up to per matched invoice, in the order of their first claim.
 
-    The invoices are numbered once and every figure groups on that number: string keys are
-    costly to group. Figures over effective claims or adjustments only sum values masked to 0.
-    `adj_claim`: each adjustment's claim as a position in `claims` (-1: none).
+    The invoices are numbered once and every figure sums on that number: string keys are costly
+    to group. Figures over effective claims or adjustments only sum values masked to 0; missing
+    amounts count as 0, as in a pandas sum.
+    `adj_claim`: each adjustment's claim as a position in `claims`, `claim_invoice`: each claim's
+    invoice as a position in `invoice_keys` (-1: none).
     """
-    invoice, keys = pd.factorize(claims["invoice_key"])  # -1: the claim matched no invoice
+    matched = claim_invoice >= 0
+    invoice = np.full(len(claims), -1)  # invoices numbered in the order of their first claim
+    invoice[matched], first = pd.factorize(claim_invoice[matched])
+    keys = invoice_keys.take(first)
+    size = len(keys)
     effective = claims["effective"].to_numpy(dtype=bool)
-    matched = invoice >= 0
-    by_claims = pd.DataFrame({
-        "paid": claims["paid_cents"].array,
-        "charge": claims["charge_cents"].where(effective, 0).array,
-        "effective": effective,
-        "forwarded": effective & claims["status"].isin(FORWARDED).to_numpy(),
-        "not_denied": effective & claims["denied"].eq(False).to_numpy(dtype=bool, na_value=False),
-    })[matched].groupby(invoice[matched]).sum()
+    has_effective = _sum_by(invoice, size, effective) > 0
+    not_denied = effective & claims["denied"].eq(False).to_numpy(dtype=bool, na_value=False)
+    forwarded = effective & claims["status"].isin(FORWARDED).to_numpy()
+    charge = np.where(effective, _cents(claims["charge_cents"]), 0)
     adj_invoice = np.append(invoice, -1)[adj_claim]
-    amount = adj["amount_cents"].where(adj["effective"], 0)
-    by_adj = pd.DataFrame({
-        "pr": amount.where(adj["group"] == "PR", 0).array,
-        "contractual": amount.where(adj["contractual"], 0).array,
-    })[adj_invoice >= 0].groupby(adj_invoice[adj_invoice >= 0]).sum().reindex(
-        range(len(keys)), fill_value=0)
-    has_effective = by_claims["effective"].to_numpy() > 0
-    per_invoice = pd.DataFrame({
+    amount = np.where(adj["effective"].to_numpy(dtype=bool), _cents(adj["amount_cents"]), 0)
+    pr = adj["group"].to_numpy(dtype=object) == "PR"
+    contractual = adj["contractual"].to_numpy(dtype=bool)
+    return pd.DataFrame({
         "invoice_key": keys,
-        "remit_paid_cents": by_claims["paid"].astype("Int64").array,
-        "remit_pr_cents": by_adj["pr"].astype("Int64").array,
-        "remit_adjusted_cents": by_adj["contractual"].astype("Int64").array,
-        "denied": has_effective & (by_claims["not_denied"].to_numpy() == 0),
-        "forwarded": by_claims["forwarded"].to_numpy() > 0,
-        "remit_claims": np.bincount(invoice[matched], minlength=len(keys)).astype("int64"),
-        "remit_charge_cents": by_claims["charge"].astype("Int64").where(has_effective).array,
+        "remit_paid_cents": pd.array(_sum_by(invoice, size, _cents(claims["paid_cents"])),
+                                     dtype="Int64"),
+        "remit_pr_cents": pd.array(_sum_by(adj_invoice, size, np.where(pr, amount, 0)),
+                                   dtype="Int64"),
+        "remit_adjusted_cents": pd.array(
+            _sum_by(adj_invoice, size, np.where(contractual, amount, 0)), dtype="Int64"),
+        "denied": has_effective & (_sum_by(invoice, size, not_denied) == 0),
+        "forwarded": _sum_by(invoice, size, forwarded) > 0,
+        "remit_claims": np.bincount(invoice[matched], minlength=size).astype("int64"),
+        "remit_charge_cents": pd.Series(_sum_by(invoice, size, charge), dtype="Int64")
+        .where(has_effective).array,
     })
-    return per_invoice
+
+
+def _cents(values: pd.Series) -> np.ndarray:
+    return values.to_numpy(dtype="int64", na_value=0)
+
+
+def _sum_by(at: np.ndarray, size: int, values: np.ndarray) -> np.ndarray:
+    """Sums of `values` per number in `at` (0 .. size-1; -1: counted nowhere)."""
+    counted = at >= 0
+    sums = np.zeros(size, dtype="int64")
+    np.add.at(sums, at[counted], values[counted].astype("int64"))
+    return sums

@@ -235,3 +235,14 @@ def test_every_deposit_and_money_moving_transaction_appears_once(txs, deps, pays
     # explained rows say why; deposit_only and remit_only rows do not
     said = m["explained_by"].notna()
     assert (said == ~m["status"].isin(["deposit_only", "remit_only"])).all()
+
+
+def test_tokens_of_joined_texts_keep_their_owner_and_order():
+    from engine.match.deposits import _tokens
+    text = pd.Series(["CHECK 004512 a0012", None, "multi\nline 0077 x\ny 12", "", 4512, "00a1 000"],
+                     index=[10, 11, 12, 13, 14, 15], dtype="object")
+    got = _tokens(text)
+    assert got["owner"].tolist() == [10, 10, 12, 14, 15, 15]
+    assert got["key"].tolist() == ["4512", "A12", "77", "4512", "0A1", "0"]
+    assert got["pos"].tolist() == [0, 1, 0, 0, 0, 1]
+    assert _tokens(pd.Series(["no digits", None], dtype="object")).empty
