@@ -178,10 +178,13 @@ class Cells:
         """Cells that hold nothing: NA, or text that is only spaces."""
         out = self.spread(self.texts()[1], False)
         if not self.is_str.all():
-            values, _types, na = self.rest()
             if self._column.str_subclass:
+                values, _types, na = self.rest()
                 na = na | np.fromiter((isinstance(v, str) and not v.strip() for v in values),
                                       dtype=bool, count=len(values))
+            else:  # the NA mask alone, without gathering the cells themselves
+                at = np.flatnonzero(~self.is_str)
+                na = self._column.na()[at if self._rows is None else self._rows[at]]
             out[~self.is_str] = na
         return out
 
@@ -190,15 +193,30 @@ class Cells:
         match when it holds `needle` once lower-cased."""
         out = np.zeros(len(self), dtype=bool)
         strings = self.strings
-        if needle in "\n".join(strings).lower():
-            hits = [needle in s.lower() and match(s) is not None for s in strings]
-            out = self.spread(np.array(hits, dtype=bool), False)
+        lowered = "\n".join(strings).lower()
+        if needle in lowered:
+            hits = np.zeros(len(strings), dtype=bool)
+            for i in _lines_holding(strings, lowered, needle):
+                hits[i] = match(strings[i]) is not None
+            out = self.spread(hits, False)
         if self._column.str_subclass:
             values = self.rest()[0]
             out[~self.is_str] = np.fromiter(
                 (isinstance(v, str) and match(v) is not None for v in values), dtype=bool,
                 count=len(values))
         return out
+
+
+def _lines_holding(strings: list[str], lowered: str, needle: str):
+    """Positions of the strings that hold `needle` once lower-cased; `lowered` is the strings
+    joined by line breaks, lower-cased."""
+    if lowered.isascii() and lowered.count("\n") == len(strings) - 1:
+        # lower-casing ASCII keeps lengths: the needle is found in the joined text, and each
+        # place it is found in tells the string by where the strings end
+        ends = np.cumsum(np.fromiter(map(len, strings), dtype=np.int64, count=len(strings)) + 1)
+        found = [m.start() for m in re.finditer(re.escape(needle), lowered)]
+        return np.unique(np.searchsorted(ends, found, side="right")).tolist()
+    return [i for i, s in enumerate(strings) if needle in s.lower()]
 
 
 def _objects(items, n: int) -> np.ndarray:

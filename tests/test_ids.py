@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
-from engine.ids import cell_text, normalize_key, normalize_name
+from engine.ids import Cells, cell_text, normalize_key, normalize_name
 
 
 def texts(*values):
@@ -70,3 +72,13 @@ def test_name_key_upper_case_single_spaces_no_punctuation():
 def test_name_key_folds_accents():
     assert names("José García") == ["JOSE GARCIA"]
     assert names(None, " . ") == [None, None]
+
+
+def test_text_matches_finds_the_texts_holding_the_needle_in_any_text():
+    match = re.compile(r"^\s*totals?\s*$", re.IGNORECASE).match
+    for values in (["a", " Total ", "totals", "subtotal x", 5.0, None, "TOTAL"],
+                   ["İ total", "Total", "x\ntotal", "İ"],  # lower-casing changes the length
+                   ["a\nb", "total", "b"]):  # a line break inside a text
+        cells = Cells(np.array(values * 2, dtype=object))
+        expected = [isinstance(v, str) and match(v) is not None for v in values * 2]
+        assert cells.text_matches(match, "total").tolist() == expected

@@ -19,7 +19,7 @@ import pandas as pd
 
 from engine.dates import cells_to_dates
 from engine.errors import InputError
-from engine.ids import Cells, cells_text, cells_text_and_key, type_codes
+from engine.ids import Cells, cells_text, cells_text_and_key, of_type, type_codes
 from engine.money import cells_to_cents
 from engine.read.grid import Grid
 from engine.settings import Settings
@@ -234,6 +234,53 @@ def _identifiers(columns: dict[str, Any], at: np.ndarray) -> dict[str, pd.Series
     return found
 
 
+def _whole_numbers(cells: Cells) -> np.ndarray | None:
+    """A column of whole numbers in number cells (blanks NaN), as floats; None when some cell
+    is anything else, since only whole numbers read back from their display text unchanged."""
+    values, types, na = cells.rest()
+    is_float = of_type(types, float, np.float64)
+    if not (is_float | na).all() or not cells.spread(cells.texts()[1], True).all():
+        return None
+    numbers = np.full(len(cells), np.nan)
+    floats = values[is_float].astype(np.float64)
+    finite = np.isfinite(floats)
+    if not ((floats[finite] == np.floor(floats[finite])) & (np.abs(floats[finite]) < 1e15)).all():
+        return None
+    # + 0.0: a -0.0 shows as 0
+    numbers[np.flatnonzero(~cells.is_str)[is_float]] = np.where(finite, floats + 0.0, np.nan)
+    return numbers
+
+
+def _numbers(cells: Cells, index: pd.Index) -> tuple[pd.Series, pd.Series, np.ndarray]:
+    """(the numbers, which cells are not one, which cells are blank), read from the cells'
+    display text as typed, `1,234` included."""
+    whole = _whole_numbers(cells)
+    if whole is not None:  # the usual column, read without making a text of each cell
+        missing = np.isnan(whole)
+        return pd.Series(whole, index=index), pd.Series(False, index=index), missing
+    text, missing = cells_text(cells)
+    plain = [t.replace(",", "") if t is not None else None for t in text.tolist()]
+    nums = pd.to_numeric(pd.Series(plain, index=index, dtype="str"), errors="coerce")
+    return nums, nums.isna() & pd.Series(~missing, index=index), missing
+
+
+def _absent(field: Field, m: int) -> dict[str, Any]:
+    """The table's columns for a field the sheet has no column for: `m` blanks, as read."""
+    if field.kind in ("id", "name"):
+        return {field.name: _text(np.full(m, None, dtype=object)),
+                f"{field.name}_key": _text(np.full(m, None, dtype=object))}
+    if field.kind == "money":
+        return {f"{field.name}_cents": pd.arrays.IntegerArray(np.zeros(m, dtype=np.int64),
+                                                              np.ones(m, dtype=bool))}
+    if field.kind == "date":
+        return {field.name: pd.array(np.full(m, np.datetime64("NaT"), dtype="datetime64[us]"))}
+    if field.kind == "int":
+        return {field.name: pd.array(np.full(m, None, dtype=object), dtype="Int64")}
+    if field.kind == "number":
+        return {field.name: np.full(m, np.nan)}
+    return {field.name: _text(np.full(m, None, dtype=object))}
+
+
 def _share_equal(values: np.ndarray, other: np.ndarray) -> np.ndarray:
     """Where a cell equals the same row's cell of `other`, hold that one object, not a copy;
     which cells those are."""
@@ -292,9 +339,11 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
                 uncached_rows[f.name] = list(hit & present)
 
     for f in fields:
-        header_text = str(header[cols[f.name]]).strip() if f.name in cols else f.header
-        raw = (cells[cols[f.name]].take(kept) if f.name in cols
-               else Cells(np.full(m, None, dtype=object)))
+        if f.name not in cols:  # an optional column the sheet does not have
+            out.update(_absent(f, m))
+            continue
+        header_text = str(header[cols[f.name]]).strip()
+        raw = cells[cols[f.name]].take(kept)
         # a never-calculated formula's placeholder (xlsxwriter/openpyxl write 0 or nothing) is no value
         stale = (np.isin(index, uncached_rows[f.name]) if f.name in uncached_rows
                  else np.zeros(m, dtype=bool))
@@ -333,10 +382,7 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
             bad = bad_s.to_numpy()
             what = "a date such as 03/15/2026"
         else:
-            text, missing = cells_text(raw)
-            plain = [t.replace(",", "") if t is not None else None for t in text.tolist()]
-            nums = pd.to_numeric(pd.Series(plain, index=index, dtype="str"), errors="coerce")
-            bad_s = nums.isna() & pd.Series(~missing, index=index)
+            nums, bad_s, missing = _numbers(raw, index)
             if f.kind == "int":
                 whole = nums.isna() | (nums == np.floor(nums))
                 bad_s = bad_s | ~whole

@@ -236,6 +236,29 @@ def test_payment_plan_int_columns():
     assert [(row, sev) for row, sev, _ in findings(r)] == [(3, "low")]
 
 
+@pytest.mark.parametrize("sheet", [s for s in SHEETS if s != "Settings"])
+def test_absent_optional_columns_read_as_blank_columns_of_their_dtype(sheet):
+    required = [f for f in SHEETS[sheet] if f.required]
+    row = {"id": "X1", "name": "Aetna", "text": "a", "money": 5.0, "date": dt.date(2026, 3, 1)}
+    table = read([[f.header for f in required], [row[f.kind] for f in required]],
+                 sheet=sheet).table
+    assert table.dtypes.astype(str).to_dict() == empty_table(sheet).dtypes.astype(str).to_dict()
+    absent = [c for c in table.columns
+              if c not in ("sheet", "row", "source") and not any(
+                  c in (f.name, f"{f.name}_key", f"{f.name}_cents") for f in required)]
+    assert absent and table[absent].isna().all().all()
+
+
+@pytest.mark.parametrize(("units", "numbers", "unreadable"), [
+    ([1.0, 2.0, None, "", -0.0, float("inf")], ["1.0", "2.0", "nan", "nan", "0.0", "nan"], []),
+    ([1.0, 2.5, "3", "1,234", "x", True], ["1.0", "2.5", "3.0", "1234.0", "nan", "nan"], [6, 7]),
+])
+def test_number_cells_read_alike_whether_all_whole_or_not(units, numbers, unreadable):
+    r = read([["Invoice", "Amount", "Units"]] + [[f"A{i}", 1, u] for i, u in enumerate(units)])
+    assert [str(v) for v in r.table["units"].tolist()] == numbers
+    assert (r.invalid["source_row"].tolist() if len(r.invalid) else []) == unreadable
+
+
 @pytest.mark.parametrize("sheet", list(SHEETS))
 def test_every_read_sheet_has_the_documented_columns_in_order(sheet):
     header = [f.header for f in SHEETS[sheet]]
