@@ -350,6 +350,14 @@ def _procedure(composite: str, component: str, element: str) -> tuple[str | None
 _BATCH = 1 << 16  # claim, line and adjustment rows kept before they are typed and let go
 
 
+class _Amounts(dict):
+    """`cents` of the amount texts a reader has seen: a repeat costs one dict look-up, no call."""
+
+    def __missing__(self, token: str) -> int | None:
+        value = self[token] = cents(token)
+        return value
+
+
 class _Reader:
     """One pass over a file's segments; appends rows to the per-table lists.
 
@@ -372,6 +380,7 @@ class _Reader:
         self.line_table = _Columns(LINE_COLUMNS, True, suffixes)
         self.adjustment_table = _Columns(ADJUSTMENT_COLUMNS, True, suffixes)
         self.shared: dict = {}
+        self.amounts = _Amounts()
         self.start_file(name)
 
     def flush(self) -> None:
@@ -381,6 +390,7 @@ class _Reader:
             if rows:
                 table.add(rows)
                 rows.clear()
+        self.amounts.clear()  # a batch's distinct amounts, not a whole run's
 
     def start_file(self, name: str) -> None:
         """Read another file into the same tables (indices carry on, as `concat` shifts them)."""
@@ -491,7 +501,8 @@ class _Reader:
         self.skip_claim = False
         claim_id, status, charge_text, paid_text, resp_text, filing, payer_claim = (
             seg[1:8] if len(seg) >= 8 else (seg + _BLANKS)[1:8])
-        charge, paid = cents(charge_text), cents(paid_text)
+        amounts = self.amounts
+        charge, paid = amounts[charge_text], amounts[paid_text]
         if not claim_id or charge is None or paid is None:
             missing = [label for label, ok in (("CLP01 (the claim number)", claim_id),
                                                ("CLP03 (the claim charge)", charge is not None),
@@ -505,7 +516,7 @@ class _Reader:
             self.skip_claim = True
             self.tx[22] = False
             return
-        resp = cents(resp_text) if resp_text else None
+        resp = amounts[resp_text] if resp_text else None
         if resp_text and resp is None:
             self.amount(seg, 5, number, required=False)  # reports it
         tx = self.tx
@@ -562,18 +573,23 @@ class _Reader:
 
     def svc(self, seg: list[str], number: int, delims: Delimiters) -> None:
         claim = self.claim
-        composite, charge_token, paid_token, revenue, units_token, original_token = (
-            seg[1:7] if len(seg) >= 7 else (seg + _BLANKS)[1:7])
+        if len(seg) == 6:  # the usual line: no original procedure (SVC06)
+            _, composite, charge_token, paid_token, revenue, units_token = seg
+            original_token = ""
+        else:
+            composite, charge_token, paid_token, revenue, units_token, original_token = (
+                seg[1:7] if len(seg) >= 7 else (seg + _BLANKS)[1:7])
         qualifier, code, modifiers, mod1, mod2, mod3, mod4 = _procedure(
             composite, delims.component, delims.element)
         if code is None:
             self.problem(number, "SVC", "SVC01 has no procedure code; expected a composite "
                                         "such as HC:99213 (the line is kept without a code)")
         # a readable amount is taken as is; `amount` reports a blank or bad one
-        charge = cents(charge_token) if charge_token else None
+        amounts = self.amounts
+        charge = amounts[charge_token] if charge_token else None
         if charge is None:
             self.amount(seg, 2, number, required=True)
-        paid = cents(paid_token) if paid_token else None
+        paid = amounts[paid_token] if paid_token else None
         if paid is None:
             self.amount(seg, 3, number, required=True)
         if charge is None or paid is None:
@@ -600,6 +616,16 @@ class _Reader:
 
     def cas(self, seg: list[str], number: int, delims: Delimiters | None = None) -> None:
         claim, line = self.claim, self.line
+        line_index, level = (line[0], "line") if line is not None else (None, "claim")
+        share = self.shared.setdefault
+        if len(seg) == 4:  # the usual one reason and amount, no quantity
+            _, group, reason, token = seg
+            value = self.amounts[token]  # None when blank or bad
+            if group and reason and value is not None:
+                self.adjustments.append((claim[0], line_index, claim[1], self.name, number, None,
+                                         level, share(group, group), share(reason, reason),
+                                         value, None))
+                return
         n = len(seg)
         group = seg[1] if n > 1 else ""
         if not group:
@@ -607,22 +633,14 @@ class _Reader:
                                         "PI or CR — this adjustment was left out")
             claim[25] = False
             return
-        line_index, level = (line[0], "line") if line is not None else (None, "claim")
-        share = self.shared.setdefault
         group = share(group, group)
-        if n == 4 and seg[2] and seg[3]:  # the usual one reason and amount, no quantity
-            value = cents(seg[3])
-            if value is not None:
-                self.adjustments.append((claim[0], line_index, claim[1], self.name, number, None,
-                                         level, group, share(seg[2], seg[2]), value, None))
-                return
         name, append = self.name, self.adjustments.append
         for i in range(2, min(20, n), 3):
             reason = seg[i]
             token = seg[i + 1] if i + 1 < n else ""
             if not reason and not token:
                 continue
-            value = cents(token) if token else None
+            value = self.amounts[token] if token else None
             if not reason or value is None:
                 self.problem(number, "CAS", f"CAS{i:02d}/CAS{i + 1:02d} should be a reason code "
                                             "and an amount; this adjustment was left out")
@@ -643,7 +661,7 @@ class _Reader:
     def amt(self, seg: list[str], number: int, delims: Delimiters) -> None:
         if self.line is not None and len(seg) > 1 and seg[1] == "B6":
             token = seg[2] if len(seg) > 2 else ""
-            value = cents(token) if token else None
+            value = self.amounts[token] if token else None
             if token and value is None:
                 self.amount(seg, 2, number, required=False)  # reports it
             self.line[24] = value
@@ -690,12 +708,12 @@ class _Reader:
         # bound methods kept on self would tie it into a cycle only the collector can free)
         in_claim = {"CAS": self.cas, "SVC": self.svc, "NM1": self.nm1, "DTM": self.dtm,
                     "REF": self.ref, "AMT": self.amt, "LQ": self.lq, "MOA": self.moa,
-                    "MIA": self.moa}
+                    "MIA": self.moa}.get
         for seg, number, delims in zip(tokens.segments, tokens.numbers, tokens.delimiters):
             sid = seg[0]
             try:
                 # a claim is open only inside a transaction and after a readable CLP
-                handler = in_claim.get(sid) if self.claim is not None else None
+                handler = in_claim(sid) if self.claim is not None else None
                 if handler is not None:
                     handler(seg, number, delims)
                 elif sid == "CLP" and self.tx is not None:  # the most common of the rest

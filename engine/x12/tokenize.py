@@ -154,13 +154,13 @@ def _after_terminator(text: str, i: int, terminator: str | None) -> bool:
 
 def _next_isa(text: str, begin: int, terminator: str | None) -> tuple[int, Delimiters | None]:
     """Where the next interchange starts (a valid ISA header at a segment start), if any."""
-    for m in _ISA_START.finditer(text, begin):
-        i = m.start()
-        if not _after_terminator(text, i, terminator):
-            continue
-        found = _isa_delimiters(text, i)
-        if found is not None:
-            return i, found
+    i = text.find("ISA", begin)  # a plain search runs through the text many times faster
+    while i >= 0:
+        if _ISA_START.match(text, i) and _after_terminator(text, i, terminator):
+            found = _isa_delimiters(text, i)
+            if found is not None:
+                return i, found
+        i = text.find("ISA", i + 1)
     return -1, None
 
 
