@@ -12,9 +12,9 @@ Lite (Python inside Excel via Pyodide, called from `workbooks/lite/main.py`). It
    Settings `remit_folder` exists beside the saved workbook; the Remittances sheet always);
 3. builds the result sheets with `engine.results.build_report` + `result_sheets` — the very
    `ResultSheet` descriptions the file writer writes — and lays them out with the file writer's
-   `engine.write.sheetxml.plan_layout`, `column_width`, `NUMBER_FORMATS`, `SEVERITY_COLOURS` and
-   `money_strings`, so a sheet written here has the same cells, at the same places, as one written
-   by `recon run`;
+   `engine.write.sheetxml.plan_layout`, `NUMBER_FORMATS`, `SEVERITY_COLOURS` and `column_width`
+   (its rule applied to the cell values being written, which is cheaper than its pandas calls),
+   so a sheet written here has the same cells, at the same places, as one written by `recon run`;
 4. ends with `book.app.alert`: counts by severity and where to look, or, for bad input, the one
    sentence from `InputError.describe()` naming sheet, row and column.
 
@@ -33,8 +33,9 @@ Rules it keeps (they are what make it safe in a staff workbook and portable to x
   number or date). The only formulas written are the engine's own `=HYPERLINK("#'Sheet'!A12", …)`
   source links, built from the workbook's sheet names with quotes escaped;
 - money is integer cents up to this boundary. Excel cells hold doubles, so each amount becomes the
-  double nearest its exact decimal (`12345` → `"123.45"` via integer divmod → `123.45`), the same
-  number Excel stores for the file writer's `<v>123.45</v>`. No arithmetic happens on the floats;
+  double nearest its exact decimal: `12345 / 100` on Python ints, which is correctly rounded, gives
+  `123.45`, the same number Excel stores for the file writer's `<v>123.45</v>`. No arithmetic
+  happens on the floats;
 - severity colours are fills on runs of rows (batched: the findings are sorted by severity, so a
   sheet needs a handful of calls), where the file writer uses conditional formats; the colours are
   the same `SEVERITY_COLOURS`.
@@ -53,6 +54,7 @@ import importlib.util
 import logging
 import sys
 import types
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +93,7 @@ from engine.read.grid import Grid, Workbook  # noqa: E402
 from engine.read.workbook import read_book  # noqa: E402
 from engine.results import build_report, result_sheets  # noqa: E402
 from engine.write import sheetxml as sx  # noqa: E402
-from engine.write.model import Block, ResultSheet  # noqa: E402
+from engine.write.model import Block, Column, ResultSheet  # noqa: E402
 
 log = logging.getLogger("engine")
 
@@ -247,8 +249,8 @@ def _run(book: Any, as_of: Any) -> Outcome:
 def summary_message(result: Result, note: str | None = None) -> str:
     f = result.findings
     t = result.ctx.invoice_totals
-    counts = f["severity"].value_counts() if len(f) else pd.Series(dtype="int64")
-    by_sev = ", ".join(f"{int(counts[s])} {s}" for s in sx.SEVERITIES if s in counts)
+    counts = Counter(f["severity"].tolist())
+    by_sev = ", ".join(f"{counts[s]} {s}" for s in sx.SEVERITIES if s in counts)
     lines = [f"Reconciled {len(t)} invoices and {len(result.ctx.payments)} payments as of "
              f"{result.ctx.as_of:%Y-%m-%d}."]
     if len(f):
@@ -256,7 +258,7 @@ def summary_message(result: Result, note: str | None = None) -> str:
         first = next((s for s in sx.SEVERITIES if s in counts), None)
         lines.append(f"Start with the Discrepancies sheet (filter Severity on {first}); "
                      "totals are on Recon Summary, open balances by age on Aging.")
-        invalid = int((f["type"] == "INVALID_ROW").sum())
+        invalid = f["type"].tolist().count("INVALID_ROW")
         if invalid:
             lines.append(f"{invalid} cells could not be read: see the INVALID_ROW findings, "
                          "which name the sheet, row and column.")
@@ -375,24 +377,29 @@ def write_sheet(sheet: Any, rs: ResultSheet, taken_tables: set[str]) -> None:
         sheet.range((layout.notes_rows[0], 1)).value = [[_text(n)] for n in rs.notes]
     widths: dict[int, float] = {}
     for block, bl in zip(rs.blocks, layout.blocks):
-        for i, (col, header) in enumerate(zip(block.columns, bl.headers)):
-            w = sx.column_width(col, block.data[col.name], header)
+        for i, w in enumerate(write_block(sheet, block, bl, taken_tables)):
             widths[i] = max(widths.get(i, 0.0), w)
-        write_block(sheet, block, bl, taken_tables)
     for i, w in sorted(widths.items()):
         sheet.range((1, i + 1)).column_width = round(w, 2)
     if layout.freeze_row:
         sheet.freeze_panes.freeze_at(f"1:{layout.freeze_row}")
 
 
-def write_block(sheet: Any, block: Block, bl: sx.BlockLayout, taken_tables: set[str]) -> None:
+def write_block(sheet: Any, block: Block, bl: sx.BlockLayout,
+                taken_tables: set[str]) -> list[float]:
+    """Write one block; return its column widths (the file writer's `column_width`)."""
     if bl.title_row is not None:
         title = sheet.range((bl.title_row, 1))
         title.value = _text(block.title or "")
         title.font.bold = True
         title.font.size = TITLE_FONT_SIZE
     n, m = bl.n_rows, bl.n_cols
-    columns = [cell_values(col.kind, block.data[col.name]) for col in block.columns]
+    columns, widths = [], []
+    for col, header in zip(block.columns, bl.headers):
+        series = block.data[col.name]
+        values = cell_values(col.kind, series)
+        columns.append(values)
+        widths.append(column_width(col, series, values, header))
     links = link_formulas(block, bl)
     for col_idx, rows, formulas in links:
         column = columns[col_idx]
@@ -423,6 +430,25 @@ def write_block(sheet: Any, block: Block, bl: sx.BlockLayout, taken_tables: set[
     source = sheet.range((bl.header_row, 1), (bl.last_row, m))
     sheet.tables.add(source=source, name=_table_name(block.table_name, taken_tables),
                      table_style_name=sx.TABLE_STYLE, has_headers=True)
+    return widths
+
+
+def column_width(col: Column, series: pd.Series, values: list, header: str) -> float:
+    """`sx.column_width`, with what it measures taken from the column's cell values: the longest
+    text less its prefix (one cut at Excel's cell limit is far wider than any column), the
+    largest amount (its double is exactly the cents / 100 the file writer formats) or count,
+    then the file writer's own rule (a test holds the two equal). Measuring the written values
+    skips the pandas calls whose fixed cost per column was most of what a click spent on widths."""
+    if col.width is not None or col.kind not in ("text", "money", "int"):
+        return sx.column_width(col, series, header)
+    cells = filter(None, values)  # not the empty cells, nor zeros (a maximum never needs them)
+    if col.kind == "text":
+        data = max(map(len, cells), default=len(EXCEL_TEXT_PREFIX)) - len(EXCEL_TEXT_PREFIX)
+    elif col.kind == "money":
+        data = sx.money_width(max(map(abs, cells), default=0.0))
+    else:
+        data = sx.count_width(max(map(abs, cells), default=0))
+    return sx.fitted_width(data, header)
 
 
 # --------------------------------------------------------------------------- cell values
@@ -433,62 +459,62 @@ def _text(value: Any) -> str:
     return EXCEL_TEXT_PREFIX + str(value)[:sx.MAX_CELL_TEXT]
 
 
+def _none_where(values: list, missing: np.ndarray) -> list:
+    if not missing.any():
+        return values
+    return [None if gap else v for v, gap in zip(values, missing.tolist())]
+
+
 def cell_values(kind: str, series: pd.Series) -> list:
     """One column of a block as Python cell values for `range.value`."""
-    s = series.reset_index(drop=True)
-    if kind == "money":
-        present = s.notna().to_numpy()
-        strings = sx.money_strings(s.to_numpy(dtype="int64", na_value=0))
-        return [float(v) if p else None for v, p in zip(strings.tolist(), present.tolist())]
+    if kind == "money":  # int / int is correctly rounded: the double nearest the exact decimal
+        cents = series.to_numpy(dtype="int64", na_value=0).tolist()
+        return _none_where([c / 100 for c in cents], series.isna().to_numpy())
     if kind == "int":
-        present = s.notna().to_numpy()
-        ints = s.to_numpy(dtype="int64", na_value=0).tolist()
-        return [v if p else None for v, p in zip(ints, present.tolist())]
+        return _none_where(series.to_numpy(dtype="int64", na_value=0).tolist(),
+                           series.isna().to_numpy())
     if kind in ("date", "datetime"):
-        ts = pd.to_datetime(s, errors="coerce")
+        ts = pd.to_datetime(series, errors="coerce")
         if getattr(ts.dt, "tz", None) is not None:
             ts = ts.dt.tz_localize(None)
-        if kind == "date":
-            ts = ts.dt.normalize()
-        missing = ts.isna().to_numpy()
-        early = ~missing & (ts < _EARLIEST_DATE).to_numpy()
-        out = np.array(ts.dt.to_pydatetime(), dtype=object)
-        out[missing] = None
+        # numpy's casts floor, as `normalize` and `to_pydatetime` do; NaT becomes None
+        stamps = ts.to_numpy().astype("datetime64[D]" if kind == "date" else "datetime64[us]")
+        out = stamps.astype("datetime64[us]").tolist()
+        early = stamps < _EARLIEST_DATE.to_datetime64()
         if early.any():  # as the file writer: ISO text, not an ambiguous serial
             text = ts[early].dt.strftime("%Y-%m-%d" if kind == "date" else "%Y-%m-%d %H:%M")
-            out[early] = [_text(t) for t in text]
-        return out.tolist()
+            for i, t in zip(np.flatnonzero(early).tolist(), text.tolist()):
+                out[i] = _text(t)
+        return out
     if kind in ("percent", "number"):
-        floats = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-        return [v if np.isfinite(v) else None for v in floats.tolist()]
-    present = s.notna().to_numpy().tolist()
+        floats = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        return _none_where(floats.tolist(), ~np.isfinite(floats))
     limit = sx.MAX_CELL_TEXT  # as _text, inlined: a text column is tens of thousands of cells
+    if isinstance(series.dtype, pd.StringDtype):  # a str or missing, nothing else
+        return [EXCEL_TEXT_PREFIX + v[:limit] if type(v) is str else None
+                for v in series.to_numpy(dtype=object).tolist()]
+    present = series.notna().to_numpy().tolist()
     return [EXCEL_TEXT_PREFIX + (v if type(v) is str else str(v))[:limit] if p else None
-            for v, p in zip(s.to_numpy(dtype=object).tolist(), present)]
-
-
-def _formula_text(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
+            for v, p in zip(series.to_numpy(dtype=object).tolist(), present)]
 
 
 def link_formulas(block: Block, bl: sx.BlockLayout) -> list[tuple[int, list[int], list[str]]]:
     """For each Link: (column index, block rows that link, HYPERLINK formulas), built only from
-    the workbook's sheet names, row numbers and the cell's own text (all quoted)."""
+    the workbook's sheet names, row numbers and the cell's own text (all quoted: in a formula's
+    string a quote is doubled)."""
     out = []
     names = [c.name for c in block.columns]
     for link in block.links:
         sheet, row, found = sx.link_rows(block, bl, link)
-        shown = block.data[link.column].reset_index(drop=True)
-        idx = found.tolist()
-        sheets = sheet.to_numpy()
-        rows = row.to_numpy()
-        texts = shown.to_numpy()
-        formulas = []
-        for i in idx:
-            location = f"#{sx.quote_sheet(str(sheets[i]))}!A{int(rows[i])}"
-            text = str(texts[i])[:255]  # HYPERLINK's friendly name is limited to 255 characters
-            formulas.append(f"=HYPERLINK({_formula_text(location)},{_formula_text(text)})")
-        out.append((names.index(link.column), idx, formulas))
+        sheets = list(map(str, sheet.to_numpy()[found]))
+        # each formula up to its row number, `=HYPERLINK("#'Sheet'!A`, made once per sheet
+        opening = {name: '=HYPERLINK("' + f"#{sx.quote_sheet(name)}!A".replace('"', '""')
+                   for name in set(sheets)}
+        rows = row.to_numpy()[found].astype(np.int64).tolist()
+        # HYPERLINK's friendly name is limited to 255 characters
+        shown = [str(t)[:255].replace('"', '""') for t in block.data[link.column].to_numpy()[found]]
+        formulas = [f'{opening[s]}{r}","{t}")' for s, r, t in zip(sheets, rows, shown)]
+        out.append((names.index(link.column), found.tolist(), formulas))
     return out
 
 
@@ -505,13 +531,13 @@ def runs(values: list) -> list[tuple[int, int, Any]]:
 
 def consecutive(rows: list[int]) -> list[tuple[int, int]]:
     """Sorted row indices → (start, end exclusive) runs of consecutive ones."""
-    out = []
-    for r in rows:
-        if out and out[-1][1] == r:
-            out[-1] = (out[-1][0], r + 1)
-        else:
-            out.append((r, r + 1))
-    return out
+    r = np.asarray(rows, dtype=np.int64)
+    if not len(r):
+        return []
+    breaks = np.flatnonzero(np.diff(r) != 1) + 1
+    starts = r[np.concatenate(([0], breaks))]
+    ends = r[np.concatenate((breaks - 1, [len(r) - 1]))] + 1
+    return list(zip(starts.tolist(), ends.tolist()))
 
 
 def argb_to_rgb(argb: str) -> tuple[int, int, int]:

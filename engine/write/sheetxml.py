@@ -393,12 +393,10 @@ def column_width(col: Column, series: pd.Series, header: str) -> float:
         data = _text_width(series)
     elif kind == "money":
         s = series.dropna()
-        big = int(s.abs().max()) if len(s) else 0
-        data = len(f"{big / 100:,.2f}") + 3  # "$", sign and some air
+        data = money_width(int(s.abs().max()) / 100 if len(s) else 0.0)
     elif kind == "int":
         s = series.dropna()
-        big = int(s.abs().max()) if len(s) else 0
-        data = len(f"{big:,}") + 1
+        data = count_width(int(s.abs().max()) if len(s) else 0)
     elif kind == "date":
         data = 10
     elif kind == "datetime":
@@ -407,6 +405,21 @@ def column_width(col: Column, series: pd.Series, header: str) -> float:
         data = 5
     else:
         data = 12
+    return fitted_width(data, header)
+
+
+def money_width(largest: float) -> int:
+    """Characters of the largest amount (in currency units), with "$", sign and some air."""
+    return len(f"{largest:,.2f}") + 3
+
+
+def count_width(largest: int) -> int:
+    return len(f"{largest:,}") + 1
+
+
+def fitted_width(data: int, header: str) -> float:
+    """The column width for `data` characters under `header`, capped so one long note cannot
+    make a wide column."""
     width = max(data, len(header) + 3, 6) + 1.7  # +3: the filter button covers the header end
     return float(min(width, 60.0))
 

@@ -360,6 +360,62 @@ def test_cell_value_helpers():
     assert np.isclose(excel.argb_to_rgb("FFFFC7CE"), (255, 199, 206)).all()
 
 
+def test_widths_from_cell_values_are_the_file_writers():
+    """excel.column_width measures the cell values it writes; sx.column_width measures the
+    Series. Same rule, same widths, whatever the column holds."""
+    from engine.write.model import Column
+    columns = {
+        "text": [pd.Series(["a", None, "=SUM(A1)", "x" * 70], dtype=object),
+                 pd.Series(["", None], dtype="str"), pd.Series([None, None], dtype=object),
+                 pd.Series([12, 3.5, None], dtype=object), pd.Series(["y" * 40000], dtype="str"),
+                 pd.Series([], dtype="str")],
+        "money": [pd.Series([12345, -99999999, pd.NA, 0], dtype="Int64"),
+                  pd.Series([0, 0], dtype="Int64"), pd.Series([pd.NA], dtype="Int64"),
+                  pd.Series([-5, 2**53 + 1], dtype="Int64"), pd.Series([None], dtype=object)],
+        "int": [pd.Series([7, -1234567, pd.NA], dtype="Int64"), pd.Series([0], dtype="Int64")],
+        "date": [pd.Series(pd.to_datetime(["2026-01-02", None]))],
+        "percent": [pd.Series([0.5, np.nan])],
+    }
+    for kind, series_list in columns.items():
+        for s in series_list:
+            values = excel.cell_values(kind, s)
+            for header in ("x", "A much longer header", "h" * 80):
+                for width in (None, 9.5):
+                    col = Column("c", kind, width)
+                    assert excel.column_width(col, s, values, header) == \
+                        sx.column_width(col, s, header), (kind, s.tolist(), header, width)
+
+
+def test_cell_values_of_dates_keep_the_calendar_day_and_time():
+    ns = pd.Series(pd.to_datetime(["1969-12-31 23:59:59.999999999", "2026-03-31 10:15:30.5",
+                                   None, "1900-02-28 23:59", "1900-03-01"], format="ISO8601"))
+    assert excel.cell_values("date", ns) == [dt.datetime(1969, 12, 31), dt.datetime(2026, 3, 31),
+                                             None, "'1900-02-28", dt.datetime(1900, 3, 1)]
+    assert excel.cell_values("datetime", ns) == [
+        dt.datetime(1969, 12, 31, 23, 59, 59, 999999), dt.datetime(2026, 3, 31, 10, 15, 30, 500000),
+        None, "'1900-02-28 23:59", dt.datetime(1900, 3, 1)]
+    tz = pd.Series(pd.to_datetime(["2026-03-31 23:30"]).tz_localize("America/New_York"))
+    assert excel.cell_values("date", tz) == [dt.datetime(2026, 3, 31)]
+    assert excel.cell_values("datetime", tz) == [dt.datetime(2026, 3, 31, 23, 30)]
+    assert excel.cell_values("percent", pd.Series([0.25, np.nan, np.inf, "x"], dtype=object)) == \
+        [0.25, None, None, None]
+    assert excel.cell_values("text", pd.Series(["a", None, "=1"], dtype="str")) == \
+        ["'a", None, "'=1"]
+
+
+def test_link_formulas_quote_sheet_names_and_texts():
+    from engine.write.model import Block, Column, Link, ResultSheet
+    data = pd.DataFrame({"Source": ['say "hi"', "x" * 300, None, "plain"]})
+    block = Block("T", (Column("Source"),), data,
+                  links=(Link("Source", pd.Series(["O'Brien \"B\"", "Invoices", "Invoices", None]),
+                              pd.Series([12, 3.0, 4, 5])),))
+    bl = sx.plan_layout(ResultSheet("R", (block,))).blocks[0]
+    [(col, rows, formulas)] = excel.link_formulas(block, bl)
+    assert (col, rows) == (0, [0, 1])
+    assert formulas == ['=HYPERLINK("#\'O\'\'Brien ""B""\'!A12","say ""hi""")',
+                        '=HYPERLINK("#\'Invoices\'!A3","' + "x" * 255 + '")']
+
+
 # --------------------------------------------------------------------------- real xlwings
 
 def _excel_available() -> bool:
