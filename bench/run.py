@@ -259,9 +259,12 @@ def table(results: list[dict], button: Run | None) -> str:
                   f"the input sheets {secs(read)} CPU (inside the click), storing the "
                   f"{button.data.get('cells_after', 0):,} written cells {secs(store)} (after it)"
                   if store is not None and read is not None else "")
+        every = button.data.get("all_cpu") or []
+        runs = (f" (the least of {len(every)} clicks, each in a fresh process: "
+                f"{' / '.join(f'{c:.2f}' for c in every)} s CPU)" if len(every) > 1 else "")
         lines.append(f"- Excel button adapter (engine.excel.run on the test suite's fake xlwings "
                      f"book) on 10k invoices (< 2 s CPU): {fmt_s(button)} "
-                     f"{verdict(spent < TARGET_BUTTON)}{stored}")
+                     f"{verdict(spent < TARGET_BUTTON)}{runs}{stored}")
     return "\n".join(lines)
 
 
@@ -288,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", action="store_true",
                     help="also write a pyinstrument profile of each engine run")
     ap.add_argument("--no-button", action="store_true", help="skip the Excel button timing")
+    ap.add_argument("--button-runs", type=int, default=3,
+                    help="clicks, each in a fresh process; the least CPU is judged (default 3)")
     args = ap.parse_args(argv)
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     args.work.mkdir(parents=True, exist_ok=True)
@@ -298,7 +303,13 @@ def main(argv: list[str] | None = None) -> int:
     button = None
     if not args.no_button:
         folder, _ = dataset(args.work, 10_000, False)
-        button = scenario("button", {"workbook": str(folder / "clinic.xlsx")})
+        # each click in a fresh process, as RunPython starts one; the least of a few, as timeit
+        # reports, so a neighbour's burst on a shared machine is not read as the engine's cost
+        runs = [scenario("button", {"workbook": str(folder / "clinic.xlsx")})
+                for _ in range(max(args.button_runs, 1))]
+        timed = [r for r in runs if r.cpu is not None]
+        button = min(timed, key=lambda r: r.cpu) if timed else runs[0]
+        button.data["all_cpu"] = [round(r.cpu, 2) for r in timed]
     print("\n" + table(results, button))
     return 0
 
