@@ -88,10 +88,23 @@ def invoices_by_key(ctx: Context) -> pd.DataFrame:
     return ctx.invoice_totals.set_index("invoice_key")
 
 
+@per_context
+def remitted(ctx: Context) -> pd.Series:
+    """Whether each invoice_totals row has a remitted claim."""
+    claims = ctx.remits.get("claims")
+    keys = claims["invoice_key"].dropna() if claims is not None and len(claims) else ()
+    return ctx.invoice_totals["invoice_key"].isin(keys)
+
+
+@per_context
+def _claim_invoice_fields(ctx: Context) -> pd.DataFrame:
+    return invoices_by_key(ctx)[["invoice", "patient", "patient_id", "payer", "service_date"]]
+
+
 def claim_fields(claims: pd.DataFrame, ctx: Context) -> dict[str, pd.Series]:
     """Claim, Invoice, Trace, Payer, Patient, Service date and Source of remitted claim rows."""
-    inv = (invoices_by_key(ctx)[["invoice", "patient", "patient_id", "payer", "service_date"]]
-           .reindex(claims["invoice_key"].to_numpy()).set_axis(claims.index))
+    inv = (_claim_invoice_fields(ctx).reindex(claims["invoice_key"].to_numpy())
+           .set_axis(claims.index))
     return {
         "claim": claims["claim"],
         "invoice": inv["invoice"],

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.checks._common import day_text, invoice_fields, money, remit_claims
+from engine.checks._common import (
+    day_text,
+    invoice_fields,
+    money,
+    remit_claims,
+    remitted,
+)
 from engine.context import Context
 
 TYPE = "CLAIM_WITHOUT_REMIT"
@@ -20,10 +26,9 @@ def check(ctx: Context) -> pd.DataFrame:
     if claims.empty:
         return pd.DataFrame()
     t = ctx.invoice_totals
-    remitted = set(claims["invoice_key"].dropna())
     start = t["invoice_date"].fillna(t["service_date"])
     days = (ctx.as_of - start).dt.days
-    hit = t[~t["self_pay"] & ~t["invoice_key"].isin(remitted) & (t["insurance_paid_cents"] == 0)
+    hit = t[~t["self_pay"] & ~remitted(ctx) & (t["insurance_paid_cents"] == 0)
             & (days > ctx.settings.claim_followup_days) & ~t["in_plan"]
             & (t["balance_cents"] > ctx.settings.tolerance_cents)]
     if hit.empty:

@@ -63,21 +63,27 @@ def _posted_twice(ctx: Context) -> pd.DataFrame:
     p = ctx.payments
     if p.empty:
         return pd.DataFrame()
-    dup = p[p["duplicate"]]
-    if dup.empty:
+    duplicate = p["duplicate"]
+    if not duplicate.any():
         return pd.DataFrame()
     # only a posting of an amount that was posted again can be the original of a duplicate
-    p = p[p["duplicate"] | p["amount_cents"].isin(dup["amount_cents"])]
-    target = p["invoice_key"].fillna(p["claim_key"])
-    group = pd.DataFrame({"_payer": p["payer_key"].fillna(""), "_amount": p["amount_cents"],
-                          "_ref": p["reference_key"], "_target": target})
+    amount = p["amount_cents"]
+    candidates = p.loc[duplicate | amount.isin(amount[duplicate]),
+                       ["payer_key", "amount_cents", "reference_key", "invoice_key", "claim_key",
+                        "duplicate", "date", "row", "payment", "source"]]
+    group = pd.DataFrame({"_payer": candidates["payer_key"].fillna(""),
+                          "_amount": candidates["amount_cents"],
+                          "_ref": candidates["reference_key"],
+                          "_target": candidates["invoice_key"].fillna(candidates["claim_key"])})
     same = ["_payer", "_amount", "_ref", "_target"]
-    originals = (p[~p["duplicate"]].assign(**group[~p["duplicate"]])
+    again = candidates["duplicate"]
+    order = candidates.loc[~again, ["date", "row", "payment", "source"]]
+    originals = (group[~again].assign(**order)
                  .sort_values(["date", "row"], kind="mergesort")
                  .drop_duplicates(same))
-    d = dup.assign(**group[p["duplicate"]]).merge(
-        originals[same + ["payment", "source"]], on=same, how="left", suffixes=("", "_first"))
-    d.index = dup.index
+    first = group[again].merge(originals[same + ["payment", "source"]], on=same, how="left")
+    d = p[duplicate].assign(**group[again], payment_first=first["payment"].to_numpy(),
+                            source_first=first["source"].to_numpy())
     return pd.DataFrame({
         "type": TYPE,
         "severity": "high",

@@ -13,6 +13,7 @@ from engine.checks._common import (
     days_between,
     invoice_fields,
     money,
+    remitted,
     unreadable_note,
 )
 from engine.context import Context
@@ -23,10 +24,7 @@ TYPE = "SHORT_PAID"
 
 def check(ctx: Context) -> pd.DataFrame:
     t = ctx.invoice_totals
-    claims = ctx.remits.get("claims")
-    remitted = set(claims["invoice_key"].dropna()) if claims is not None else set()
-    pending_claim = (~t["self_pay"] & (t["insurance_paid_cents"] == 0)
-                     & ~t["invoice_key"].isin(remitted))
+    pending_claim = ~t["self_pay"] & (t["insurance_paid_cents"] == 0) & ~remitted(ctx)
     # on a remitted claim, the patient's share is PATIENT_RESPONSIBILITY's, a claim sent for less
     # than was billed is CHARGE_MISMATCH's, and a denial is DENIED's to report
     patient_share = t["remit_pr_cents"].fillna(0)

@@ -5,7 +5,7 @@ import weakref
 
 import pandas as pd
 
-from engine.checks._common import invoices_by_key, per_context
+from engine.checks._common import invoices_by_key, per_context, remitted
 from engine.context import Context
 from engine.settings import Settings
 
@@ -49,3 +49,14 @@ def test_invoices_by_key_looks_up_the_runs_own_invoices():
     assert invoices_by_key(_ctx(["A", "B"])).loc["B", "invoice"] == "b"
     assert invoices_by_key(_ctx(["B"])).loc["B", "invoice"] == "b"
     assert list(invoices_by_key(_ctx(["X"])).index) == ["X"]
+
+
+def test_remitted_marks_the_invoices_with_a_remitted_claim():
+    ctx = _ctx(["A", "B", "C"])
+    assert not remitted(ctx).any()
+    claims = pd.DataFrame({"invoice_key": pd.Series(["C", None], dtype="str")})
+    with_remits = Context(as_of=ctx.as_of, settings=ctx.settings, tables={},
+                          invoice_totals=ctx.invoice_totals, payments=ctx.payments,
+                          applications=ctx.applications, match_candidates=ctx.match_candidates,
+                          remits={"claims": claims})
+    assert list(remitted(with_remits)) == [False, False, True]
