@@ -68,14 +68,16 @@ def _empty() -> pd.DataFrame:
 def _references(p: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
     """Long table of what each payment of `rows` (a mask) names: (payment_index, field,
     field_priority, raw, key)."""
-    parts = []
-    for field in ("invoice", "claim", "reference"):
-        key = p[f"{field}_key"]
-        has = rows & key.notna().to_numpy()
-        parts.append(pd.DataFrame({"payment_index": p.index[has], "field": field,
-                                   "field_priority": _FIELD_PRIORITY[field],
-                                   "raw": p[field].to_numpy()[has], "key": key.to_numpy()[has]}))
-    return pd.concat(parts, ignore_index=True)
+    fields = list(_FIELD_PRIORITY)
+    keys = [p[f"{field}_key"].to_numpy() for field in fields]
+    has = [np.flatnonzero(rows & ~pd.isna(key)) for key in keys]
+    count = [len(at) for at in has]
+    return pd.DataFrame({
+        "payment_index": p.index[np.concatenate(has)],
+        "field": np.repeat(np.array(fields, dtype=object), count),
+        "field_priority": np.repeat(list(_FIELD_PRIORITY.values()), count),
+        "raw": np.concatenate([p[field].to_numpy()[at] for field, at in zip(fields, has)]),
+        "key": np.concatenate([key[at] for key, at in zip(keys, has)])})
 
 
 def _invoice_names(inv: pd.DataFrame) -> pd.DataFrame:
@@ -122,7 +124,7 @@ def _reference_matches(p: pd.DataFrame, refs: pd.DataFrame, names: pd.DataFrame)
     field_priority, exact = priority // 2, priority % 2 == 0
     return pd.DataFrame({
         "payment_index": payment[best_at], "invoice_key": invoice[best_at],
-        "applied_cents": p.loc[payment[best_at], "amount_cents"].to_numpy(),
+        "applied_cents": p["amount_cents"].array[p.index.get_indexer(payment[best_at])].to_numpy(),
         "method": _REFERENCE_METHODS[priority],
         "confidence": np.where(exact, 1.0, 0.96) - field_priority * 0.01,
         "recorded_invoice_key": np.where(field_priority == _FIELD_PRIORITY["invoice"],
@@ -138,13 +140,13 @@ def _paid(invoice_at: pd.Index, applications: list[pd.DataFrame]) -> np.ndarray:
     return paid
 
 
-def _patient_match(p: pd.DataFrame, inv: pd.DataFrame) -> np.ndarray:
-    """Row by row, 1 same patient, 0 different, 0.5 when the payment names no patient.
+def _patient_match(pid: np.ndarray, pn: np.ndarray, ipid: np.ndarray,
+                   ipn: np.ndarray) -> np.ndarray:
+    """Row by row, 1 same patient, 0 different, 0.5 when the payment names no patient
+    (pid, pn: the payments' patient_id_key and patient_key; ipid, ipn: the invoices').
 
     Same patient: the same patient ID, or the same name where one side has no ID — two IDs that
     differ are two patients whatever their names (common names repeat in a large practice)."""
-    pid, ipid = p["patient_id_key"].to_numpy(), inv["patient_id_key"].to_numpy()
-    pn, ipn = p["patient_key"].to_numpy(), inv["patient_key"].to_numpy()
     has_id, inv_has_id = ~pd.isna(pid), ~pd.isna(ipid)
     same_id = has_id & inv_has_id & (pid == ipid)
     same_name = ~pd.isna(pn) & (pn == ipn) & ~(has_id & inv_has_id)
@@ -210,14 +212,17 @@ def _amount_block(refs: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame | Non
                                    score_cutoff=FUZZY_FLOOR, dtype=np.float64)
             if scores.shape[1] > AMOUNT_BLOCK_KEEP:  # the nearest numbers of each reference only
                 top = np.argpartition(-scores, AMOUNT_BLOCK_KEEP - 1, axis=1)[:, :AMOUNT_BLOCK_KEEP]
-                kept = np.zeros_like(scores, dtype=bool)
-                np.put_along_axis(kept, top, True, axis=1)
-                scores = np.where(kept, scores, 0.0)
-            i, j = np.nonzero(scores >= FUZZY_FLOOR)
+                top.sort(axis=1)  # in column order, as np.nonzero finds them
+                sim = np.take_along_axis(scores, top, axis=1)
+                hit = sim >= FUZZY_FLOOR
+                i, j, sim = np.nonzero(hit)[0], top[hit], sim[hit]
+            else:
+                i, j = np.nonzero(scores >= FUZZY_FLOOR)
+                sim = scores[i, j]
             if len(i):
                 hit_q.append(chunk[i])
                 hit_c.append(choices[j])
-                sims.append(scores[i, j])
+                sims.append(sim)
     if not sims:
         return None
     at_q, at_c = np.concatenate(hit_q), np.concatenate(hit_c)
@@ -262,7 +267,8 @@ def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, refs: pd.DataFrame, names
     ii = inv.iloc[pairs["invoice_at"].to_numpy()]
     amount_ok = (pp["amount_cents"].to_numpy() - ii["open_cents"].to_numpy()).__abs__() \
         <= settings.tolerance_cents
-    patient = _patient_match(pp, ii)
+    patient = _patient_match(pp["patient_id_key"].to_numpy(), pp["patient_key"].to_numpy(),
+                             ii["patient_id_key"].to_numpy(), ii["patient_key"].to_numpy())
     date_ok = _date_ok(pp["date"].to_numpy(), _starts(ii))
     pairs["confidence"] = (0.45 * pairs["sim"].to_numpy() + 0.30 * amount_ok
                            + 0.15 * patient + 0.10 * date_ok).round(4)
@@ -360,31 +366,33 @@ def _misapplications(p: pd.DataFrame, inv: pd.DataFrame, applied: pd.DataFrame,
     rec = ~pd.isna(recorded_key)
     if not rec.any():
         return pd.DataFrame(columns=columns)
-    who = ["patient_id_key", "patient_key"]
     applied_at = pd.Index(inv["invoice_key"]).get_indexer(applied["invoice_key"])
     billed = inv["billed_cents"].to_numpy(dtype="int64")
     paid = np.zeros(len(inv), dtype="int64")
     np.add.at(paid, applied_at, applied["applied_cents"].to_numpy(dtype="int64"))
     at = applied_at[rec]  # the recorded invoice A
     payment_index, recorded_key = applied["payment_index"].to_numpy()[rec], recorded_key[rec]
-    pay = p.loc[payment_index, [*who, "amount_cents", "date"]]
-    amount = pay["amount_cents"].to_numpy(dtype="int64")
-    patient_known = (pay["patient_id_key"].notna() | pay["patient_key"].notna()).to_numpy()
-    other_patient = _patient_match(pay, inv[who].iloc[at]) == 0.0
+    pay_at = p.index.get_indexer(payment_index)
+    pid, pn = p["patient_id_key"].to_numpy()[pay_at], p["patient_key"].to_numpy()[pay_at]
+    amount = p["amount_cents"].array[pay_at].to_numpy(dtype="int64")
+    patient_known = ~pd.isna(pid) | ~pd.isna(pn)
+    other_patient = _patient_match(pid, pn, inv["patient_id_key"].to_numpy()[at],
+                                   inv["patient_key"].to_numpy()[at]) == 0.0
     already = paid[at] - applied["applied_cents"].to_numpy(dtype="int64")[rec]
     overpays = already + amount > billed[at] + settings.tolerance_cents
     suspect = np.flatnonzero((other_patient | overpays) & patient_known)
     if not len(suspect):
         return pd.DataFrame(columns=columns)
-    at_rec, at_b = _same_patient(pay.iloc[suspect], inv)  # invoice B: any of the same patient
+    pay = pd.DataFrame({"patient_id_key": pid[suspect], "patient_key": pn[suspect]})
+    at_rec, at_b = _same_patient(pay, inv)  # invoice B: any of the same patient
     at_rec = suspect[at_rec]
     recorded = recorded_key[at_rec]
     invoice = inv["invoice_key"].to_numpy()[at_b]
     fits = ((invoice != recorded)
             & (np.abs(amount[at_rec] - (billed - paid)[at_b]) <= settings.tolerance_cents)
-            & _date_ok(pay["date"].to_numpy()[at_rec], _starts(inv)[at_b]))
+            & _date_ok(p["date"].to_numpy()[pay_at[at_rec]], _starts(inv)[at_b]))
     at_rec, recorded, invoice = at_rec[fits], recorded[fits], invoice[fits]
-    unique = np.bincount(at_rec, minlength=len(pay))[at_rec] == 1
+    unique = np.bincount(at_rec, minlength=len(pay_at))[at_rec] == 1
     return pd.DataFrame({"payment_index": payment_index[at_rec[unique]],
                          "recorded_invoice_key": recorded[unique], "invoice_key": invoice[unique]})
 
@@ -399,28 +407,35 @@ def match_payments(invoices: pd.DataFrame, payments: pd.DataFrame, settings: Set
     stage12 = _reference_matches(payments, refs, names)
     moved = _misapplications(payments, invoices, stage12, settings)
     if len(moved):
-        idx = stage12["payment_index"].isin(moved["payment_index"])
-        target = moved.set_index("payment_index")["invoice_key"]
-        stage12.loc[idx, "invoice_key"] = stage12.loc[idx, "payment_index"].map(target)
-        stage12.loc[idx, "method"] = "patient + amount + date (recorded on another invoice)"
-        stage12.loc[idx, "confidence"] = 0.9
+        target = pd.Index(moved["payment_index"]).get_indexer(stage12["payment_index"])
+        idx = target >= 0
+        stage12 = stage12.assign(
+            invoice_key=np.where(idx, moved["invoice_key"].to_numpy()[target],
+                                 stage12["invoice_key"].to_numpy()),
+            method=np.where(idx, "patient + amount + date (recorded on another invoice)",
+                            stage12["method"].to_numpy()),
+            confidence=np.where(idx, 0.9, stage12["confidence"].to_numpy()))
     applied = [stage12]
     candidates = []
 
     invoice_at = pd.Index(invoices["invoice_key"])
     billed = invoices["billed_cents"].to_numpy(dtype="int64")
+    # stages 3 and 4 read these columns only: selecting rows of the whole tables copies them all
+    evidence = invoices[["invoice_key", "patient_id_key", "patient_key", "service_date",
+                         "invoice_date"]]
+    unpaid = billed - _paid(invoice_at, applied)
 
-    def with_open_balances() -> pd.DataFrame:
-        return invoices.assign(open_cents=billed - _paid(invoice_at, applied))
-
-    left = payments[pending & ~payments.index.isin(stage12["payment_index"])
-                    & ~payments.index.isin(waiting)]
-    fuzzy_ok, fuzzy_no = _fuzzy_matches(left, with_open_balances(), refs, names, settings)
+    left = payments.loc[pending & ~payments.index.isin(stage12["payment_index"])
+                        & ~payments.index.isin(waiting),
+                        ["amount_cents", "date", "kind", "patient_id_key", "patient_key"]]
+    fuzzy_ok, fuzzy_no = _fuzzy_matches(left, evidence.assign(open_cents=unpaid), refs, names,
+                                        settings)
     applied.append(fuzzy_ok)
     candidates.append(fuzzy_no)
+    unpaid = unpaid - _paid(invoice_at, [fuzzy_ok])
     left = left[~left.index.isin(fuzzy_ok["payment_index"])]
     left = left[left["kind"] != "adjustment"]
-    ev_ok, ev_no = _evidence_matches(left, with_open_balances(), settings)
+    ev_ok, ev_no = _evidence_matches(left, evidence.assign(open_cents=unpaid), settings)
     applied.append(ev_ok)
     candidates.append(ev_no)
     apps = pd.concat([a for a in applied if len(a)] or [_empty()], ignore_index=True)
