@@ -95,7 +95,9 @@ def profile_engine(workbook: str, out: str, report: str) -> dict:
 def _result_sheets_read_back(path: Path) -> list:
     """The result sheets the engine wrote, read back as typed columns: each column takes the kind
     most of its cells have (number, date or text), cells of another kind (a title, the header
-    row) are left blank. Values only: no formats, links or charts."""
+    row) are left blank; numbers that are all whole cents become integer cents and text is `str`,
+    as the engine hands them to the writer (the writer's cheapest paths). Values only: no
+    formats, links or charts."""
     import numpy as np
     import pandas as pd
     from python_calamine import CalamineWorkbook
@@ -121,11 +123,17 @@ def _result_sheets_read_back(path: Path) -> list:
                        key=lambda kv: kv[1].sum())[0]
             name_j = f"C{j + 1}"
             if kind == "number":
-                values = pd.Series(np.where(number, cells, np.nan).astype("float64"))
+                floats = np.where(number, cells, np.nan).astype("float64")
+                cents = np.rint(floats * 100)
+                if np.nanmax(np.abs(cents - floats * 100), initial=0.0) < 1e-6:
+                    kind = "money"  # written as the engine writes amounts (integer cents)
+                    values = pd.Series(pd.array(cents, dtype="Int64"))
+                else:
+                    values = pd.Series(floats)
             elif kind == "date":
                 values = pd.Series(pd.to_datetime(np.where(date, cells, None)))
-            else:
-                values = pd.Series(np.where(text, cells, None), dtype=object)
+            else:  # the engine's text columns are str, which the writer takes as they are
+                values = pd.Series(np.where(text, cells, None), dtype="str")
             cols.append(Column(name_j, kind))
             data[name_j] = values
         sheets.append(ResultSheet(name, (Block(f"floor_{k}", tuple(cols), pd.DataFrame(data)),)))
