@@ -266,19 +266,8 @@ def _numbers(cells: Cells, index: pd.Index) -> tuple[pd.Series, pd.Series, np.nd
 
 def _absent(field: Field, m: int) -> dict[str, Any]:
     """The table's columns for a field the sheet has no column for: `m` blanks, as read."""
-    if field.kind in ("id", "name"):
-        return {field.name: _text(np.full(m, None, dtype=object)),
-                f"{field.name}_key": _text(np.full(m, None, dtype=object))}
-    if field.kind == "money":
-        return {f"{field.name}_cents": pd.arrays.IntegerArray(np.zeros(m, dtype=np.int64),
-                                                              np.ones(m, dtype=bool))}
-    if field.kind == "date":
-        return {field.name: pd.array(np.full(m, np.datetime64("NaT"), dtype="datetime64[us]"))}
-    if field.kind == "int":
-        return {field.name: pd.array(np.full(m, None, dtype=object), dtype="Int64")}
-    if field.kind == "number":
-        return {field.name: np.full(m, np.nan)}
-    return {field.name: _text(np.full(m, None, dtype=object))}
+    blank = np.full(m, None, dtype=object)
+    return {c: pd.array(blank, dtype=d) for c, d in _field_dtypes(field).items()}
 
 
 def _share_equal(values: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -428,14 +417,18 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
 _DTYPES = {"date": "datetime64[us]", "int": "Int64", "number": "float64"}  # else "str"
 
 
+def _field_dtypes(field: Field) -> dict[str, str]:
+    """The table columns a field becomes when read, with their dtypes."""
+    if field.kind in ("id", "name"):
+        return {field.name: "str", f"{field.name}_key": "str"}
+    if field.kind == "money":
+        return {f"{field.name}_cents": "Int64"}
+    return {field.name: _DTYPES.get(field.kind, "str")}
+
+
 def empty_table(sheet: str) -> pd.DataFrame:
     """A table with the sheet's columns and no rows, for sheets the workbook does not have."""
     dtypes = {"sheet": "str", "row": "int64", "source": "str"}
     for f in SHEETS[sheet]:
-        if f.kind in ("id", "name"):
-            dtypes[f.name] = dtypes[f"{f.name}_key"] = "str"
-        elif f.kind == "money":
-            dtypes[f"{f.name}_cents"] = "Int64"
-        else:
-            dtypes[f.name] = _DTYPES.get(f.kind, "str")
+        dtypes.update(_field_dtypes(f))
     return pd.DataFrame({c: pd.array([], dtype=d) for c, d in dtypes.items()})
