@@ -21,7 +21,8 @@ Lite (Python inside Excel via Pyodide, called from `workbooks/lite/main.py`). It
 Rules it keeps (they are what make it safe in a staff workbook and portable to xlwings Lite):
 
 - only public xlwings API that classic xlwings and xlwings Lite both implement: `sheets`,
-  `sheets.add`, `sheet.delete`, `used_range`, `range(...).options(ndim=2).value`, `range.value =`,
+  `sheets.add`, `sheet.delete`, `used_range`, `range(...).options(ndim=2, err_to_str=True).value`
+  (xlwings 0.28+, both engines), `range.value =`,
   `number_format`, `color`, `font`, `column_width`, `tables.add`, `freeze_panes.freeze_at`,
   `names.add` / `Name.refers_to`, `app.alert`; never `.api`, and never a read of a cell it wrote;
 - it writes nothing outside its result sheets. Which sheets are its own is recorded exactly as
@@ -133,7 +134,8 @@ class LiveBook:
 def sheet_rows(sheet: Any) -> list[list]:
     """All values of a sheet as rows, Excel-aligned (row 0 = row 1, column 0 = column A)."""
     used = sheet.used_range
-    values = used.options(ndim=2).value
+    # an error cell (#N/A from a lookup) comes as its text, so the reader can say what it shows
+    values = used.options(ndim=2, err_to_str=True).value
     if values is None:
         return []
     top, left = int(used.row), int(used.column)

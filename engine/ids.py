@@ -53,7 +53,8 @@ class _Column:
     """What the cells of one column share, worked out once: exact types, the text values (coded;
     distinct unless they hardly repeat) and their display texts, which cells are NA."""
 
-    __slots__ = ("_na", "_texts", "codes", "is_str", "str_subclass", "strings", "types", "values")
+    __slots__ = ("_lowered", "_na", "_texts", "codes", "is_str", "str_subclass", "strings", "types",
+                 "values")
 
     def __init__(self, values: np.ndarray, types: Types | None = None):
         n = len(values)
@@ -72,6 +73,7 @@ class _Column:
                                 for k, p in zip(kinds, present) if p)
         self._na: np.ndarray | None = None
         self._texts: tuple[np.ndarray, np.ndarray] | None = None
+        self._lowered: str | None = None
 
     def na(self) -> np.ndarray:
         """NA cells (None, NaN, NaT, …)."""
@@ -81,6 +83,12 @@ class _Column:
             if maybe.any():
                 self._na[maybe] = pd.isna(self.values[maybe])
         return self._na
+
+    def lowered(self) -> str:
+        """The strings joined by line breaks, lower-cased: one text to search for a needle."""
+        if self._lowered is None:
+            self._lowered = "\n".join(self.strings).lower()
+        return self._lowered
 
     def texts(self) -> tuple[np.ndarray, np.ndarray]:
         """(display text of each string, stripped, None when blank; the blank mask)."""
@@ -193,7 +201,7 @@ class Cells:
         match when it holds `needle` once lower-cased."""
         out = np.zeros(len(self), dtype=bool)
         strings = self.strings
-        lowered = "\n".join(strings).lower()
+        lowered = self._column.lowered()
         if needle in lowered:
             hits = np.zeros(len(strings), dtype=bool)
             for i in _lines_holding(strings, lowered, needle):

@@ -1,9 +1,11 @@
 """Raw cell grids out of an xlsx/xlsm file, fast, with the facts calamine does not give.
 
 python-calamine reads cell values 10–20× faster than openpyxl, but it cannot say whether an empty
-cell is a formula Excel never calculated. That matters: a never-calculated total is not zero. So
-the sheet's XML is streamed once and searched for `<f` tags; only at those is a byte regex tried
-for formula cells without a cached value — cheap, and nothing more when the sheet has no formula.
+cell is a formula Excel never calculated, and it hands an Excel error (#N/A from a failed
+XLOOKUP, #VALUE!, #REF!, …) over as an empty cell. Both matter: a never-calculated total is not
+zero, and "the cell shows #N/A" is what a clerk needs to hear, not "the value is missing". So the
+sheet's XML is streamed once and searched for `<f` tags and `t="e"` (error) cells; only at those
+is a byte regex tried — cheap, and nothing more when the sheet has neither.
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ _FORMULA_CELL = re.compile(
     rb'<c\b([^>]*?)\br="([A-Z]+)(\d+)"([^>]*)>\s*(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)\s*'
     rb'(?:<v\s*/>|<v>([^<]*)</v>)?\s*(?:<is>.*?</is>\s*)?</c>', re.DOTALL)
 _FORMULA_TAG = re.compile(rb"<f\b")
+# a cell holding an Excel error: its tag (whose attributes must hold the `t="e"` found) and value
+_ERROR_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*>(?:\s*<f\b[^>]*/>|\s*<f\b[^>]*>[^<]*</f>)?'
+                         rb'\s*<v>([^<]*)</v>')
+_ERROR_TYPE = b't="e"'
+# what an error cell shows, as Excel writes it into the file (and xlwings' err_to_str reads it)
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
+                          "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!",
+                          "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#EXTERNAL!", "#DATA!"})
 _CHUNK = 1 << 20
 _STR_RESULT = re.compile(rb'\bt="str"')
 # Written by a library that never calculated the workbook: Excel is told to recalculate on load,
@@ -43,7 +53,8 @@ def _col_index(letters: bytes) -> int:
 
 @dataclass
 class Grid:
-    """One sheet's values, row 0 = Excel row 1, column 0 = column A."""
+    """One sheet's values, row 0 = Excel row 1, column 0 = column A. A cell holding an Excel
+    error holds the text Excel shows for it (`"#N/A"`, one of EXCEL_ERRORS)."""
 
     name: str
     rows: list[list]
@@ -101,11 +112,14 @@ class Workbook:
             self._parts = parts
         return self._parts
 
-    def _uncached(self, sheet: str) -> set[tuple[int, int]]:
+    def _scan(self, sheet: str) -> tuple[set[tuple[int, int]], dict[tuple[int, int], str]]:
+        """The sheet's uncalculated formula cells and its Excel error cells (with their text),
+        by (row0, col0)."""
+        found: set[tuple[int, int]] = set()
+        errors: dict[tuple[int, int], str] = {}
         part = self._sheet_parts().get(sheet)
         if not part:
-            return set()
-        found: set[tuple[int, int]] = set()
+            return found, errors
         placeholder: list[set[bytes]] = []
         try:
             # streamed: most sheets hold no formula, and a whole sheet's XML can be hundreds of MB
@@ -117,11 +131,13 @@ class Workbook:
                     last = data.rfind(b"</c>")
                     cut = last + 4 if last >= 0 else 0
                     self._formula_cells(data, cut, found, placeholder)
+                    _error_cells(data, cut, errors)
                     rest = data[cut:]
                 self._formula_cells(rest, len(rest), found, placeholder)
+                _error_cells(rest, len(rest), errors)
         except (KeyError, zipfile.BadZipFile, OSError):
-            return set()
-        return found
+            return set(), {}
+        return found, errors
 
     def _formula_cells(self, xml: bytes, end: int, found: set[tuple[int, int]],
                        placeholder: list[set[bytes]]) -> None:
@@ -156,10 +172,28 @@ class Workbook:
         except Exception as exc:
             raise InputError(f"the sheet cannot be read ({type(exc).__name__})",
                              file=self.path.name, sheet=sheet) from None
-        return Grid(sheet, rows, self._uncached(sheet))
+        uncached, errors = self._scan(sheet)
+        for (r, c), text in errors.items():  # calamine gives them as "": show what Excel shows
+            if r < len(rows) and c < len(rows[r]) and rows[r][c] in ("", None):
+                rows[r][c] = text
+        return Grid(sheet, rows, uncached)
 
     def close(self) -> None:
         self._book.close()
+
+
+def _error_cells(xml: bytes, end: int, errors: dict[tuple[int, int], str]) -> None:
+    """Add the Excel error cells of xml[:end] (whole cells) to `errors`, with what they show."""
+    at = xml.find(_ERROR_TYPE, 0, end)
+    while at >= 0:
+        start = xml.rfind(b"<c", 0, at)
+        m = _ERROR_CELL.match(xml, start, end) if start >= 0 else None
+        # the `t="e"` must be this cell tag's own attribute, not text inside some other cell
+        if m is not None and at < xml.find(b">", start, end):
+            text = _unescape(m.group(3).decode("utf-8", "replace")).strip()
+            if text in EXCEL_ERRORS:
+                errors[(int(m.group(2)) - 1, _col_index(m.group(1)))] = text
+        at = xml.find(_ERROR_TYPE, at + 5, end)
 
 
 def _unescape(text: str) -> str:

@@ -21,12 +21,13 @@ from engine.dates import cells_to_dates
 from engine.errors import InputError
 from engine.ids import Cells, cells_text, cells_text_and_key, of_type, type_codes
 from engine.money import cells_to_cents
-from engine.read.grid import Grid
+from engine.read.grid import EXCEL_ERRORS, Grid
 from engine.settings import Settings
 from engine.tables import SHEETS, Field
 
 HEADER_SCAN_ROWS = 30
 _TOTAL_LABEL = re.compile(r"^\s*(grand\s*|sub\s*)?totals?\s*:?\s*$", re.IGNORECASE)
+_EXCEL_ERROR = re.compile("(?:" + "|".join(map(re.escape, sorted(EXCEL_ERRORS))) + r")\Z")
 
 
 _SPACES = re.compile(r"\s+")
@@ -333,12 +334,15 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
             continue
         header_text = str(header[cols[f.name]]).strip()
         raw = cells[cols[f.name]].take(kept)
-        # a never-calculated formula's placeholder (xlsxwriter/openpyxl write 0 or nothing) is no value
+        # a never-calculated formula's placeholder (xlsxwriter/openpyxl write 0 or nothing) is no
+        # value, nor is an Excel error (#N/A): both are told as what they are, not as bad values
         stale = (np.isin(index, uncached_rows[f.name]) if f.name in uncached_rows
                  else np.zeros(m, dtype=bool))
-        if stale.any():
+        errored = raw.text_matches(_EXCEL_ERROR.match, "#")
+        shown_errors = raw.values[errored].tolist() if errored.any() else []
+        if stale.any() or shown_errors:
             values = raw.values.copy()
-            values[stale] = None
+            values[stale | errored] = None
             raw = Cells(values)
         bad = np.zeros(m, dtype=bool)
         if f.kind in ("id", "name"):
@@ -392,8 +396,14 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
             problems.append(_Problem(np.flatnonzero(stale), header_text,
                                      "a formula that was never calculated has no value "
                                      "(open the workbook in Excel and save it)", severity))
-            bad = bad & ~stale
-            empty = empty & ~stale
+        if shown_errors:
+            problems.append(_Problem(np.flatnonzero(errored), header_text,
+                                     [f"the cell shows the Excel error {e} instead of {what} "
+                                      "(correct its formula or type the value)"
+                                      for e in shown_errors], severity))
+            stale = stale | errored
+        bad = bad & ~stale
+        empty = empty & ~stale
         if bad.any():
             at = np.flatnonzero(bad)
             message = ([f"'{str(v)[:40]}' is not {what}" for v in raw.values[at].tolist()]

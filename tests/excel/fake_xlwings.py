@@ -4,7 +4,8 @@ Backed by real workbook data (an .xlsx loaded with openpyxl) and behaving like E
 matters for the adapter:
 
 - values read back the way xlwings returns them: numbers as float, dates as datetime, empty as
-  None; `used_range` starts at the first used cell (not necessarily A1);
+  None, an Excel error cell (#N/A) as None unless `options(err_to_str=True)` asks for its text;
+  `used_range` starts at the first used cell (not necessarily A1);
 - a string written with `range.value` is taken as if typed: a leading apostrophe makes it text
   (the apostrophe is not part of the value), `=...` becomes a formula (only HYPERLINK is
   evaluated, to its friendly name), and number-like text becomes a number — so a missing text
@@ -108,13 +109,14 @@ class Font:
 
 class Range:
     def __init__(self, sheet: "Sheet", r1: int, c1: int, r2: int | None = None,
-                 c2: int | None = None, ndim: int | None = None):
+                 c2: int | None = None, ndim: int | None = None, err_to_str: bool = False):
         self.sheet = sheet
         self.r1, self.c1 = r1, c1
         self.r2, self.c2 = (r2 if r2 is not None else r1), (c2 if c2 is not None else c1)
         if self.r2 < self.r1 or self.c2 < self.c1:
             raise ValueError("range corners out of order")
         self._ndim = ndim
+        self._err_to_str = err_to_str
 
     # geometry
     @property
@@ -141,8 +143,9 @@ class Range:
             for c in range(self.c1, self.c2 + 1):
                 yield (r, c)
 
-    def options(self, ndim=None, **_kw) -> "Range":
-        return Range(self.sheet, self.r1, self.c1, self.r2, self.c2, ndim=ndim)
+    def options(self, ndim=None, err_to_str=False, **_kw) -> "Range":
+        return Range(self.sheet, self.r1, self.c1, self.r2, self.c2, ndim=ndim,
+                     err_to_str=err_to_str)
 
     @property
     def api(self):
@@ -161,6 +164,9 @@ class Range:
                                    "a cell written in the same click")
         get, columns = cells.get, range(self.c1, self.c2 + 1)
         rows = [[get((r, c)) for c in columns] for r in range(self.r1, self.r2 + 1)]
+        for r, c in self.sheet.errors:  # xlwings gives an error cell as None, or as its text
+            if self.r1 <= r <= self.r2 and self.c1 <= c <= self.c2 and not self._err_to_str:
+                rows[r - self.r1][c - self.c1] = None
         if self._ndim == 2:
             return rows
         if len(rows) == 1 and len(rows[0]) == 1:
@@ -273,6 +279,7 @@ class Sheet:
         self.freeze_panes = FreezePanes(self)
         self.frozen = None
         self.written: set[tuple[int, int]] = set()
+        self.errors: set[tuple[int, int]] = set()  # cells holding an Excel error, e.g. "#N/A"
 
     @property
     def name(self) -> str:
@@ -313,6 +320,7 @@ class Sheet:
 
     def _set_cell(self, r, c, v):
         self.written.add((r, c))
+        self.errors.discard((r, c))
         self._formulas.pop((r, c), None)
         self._hyperlinks.pop((r, c), None)
         if isinstance(v, str):
@@ -503,6 +511,8 @@ class Book:
                     v = cell.value
                     if v is None or v == "":
                         continue
+                    if cell.data_type == "e":  # the error's text, as Excel shows it
+                        s.errors.add((cell.row, cell.column))
                     if isinstance(v, bool):
                         pass
                     elif isinstance(v, (int, float)):

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -310,6 +312,32 @@ def test_live_read_equals_file_read(clinic):
     assert live.sheet_names == file.sheet_names
     for name, table in file.tables.items():
         pd.testing.assert_frame_equal(live.tables[name], table, check_dtype=False)
+
+
+def test_an_excel_error_cell_is_told_as_the_error_it_shows(tmp_path):
+    """A failed XLOOKUP (#N/A) in a payment's amount: the live read says what the file read
+    says — the cell shows #N/A — rather than calling the amount missing."""
+    path = tmp_path / "Lookup.xlsx"
+    write_book(path, {"Invoices": INVOICES, "Payments": PAYMENTS})
+    with zipfile.ZipFile(path) as zin:
+        items = [(item, zin.read(item.filename)) for item in zin.infolist()]
+    with zipfile.ZipFile(path, "w") as zout:
+        for item, data in items:
+            if item.filename == "xl/worksheets/sheet2.xml":  # Payments: H3 (PAY-2's amount)
+                data, n = re.subn(rb'<c r="H3"([^>]*)><v>[^<]*</v></c>',
+                                  rb'<c r="H3"\1 t="e"><f>XLOOKUP(A3,X:X,Y:Y)</f><v>#N/A</v></c>',
+                                  data)
+                assert n == 1
+            zout.writestr(item, data)
+    book = fx.Book.from_xlsx(path)
+    assert book.sheets["Payments"].range((3, 8)).value is None  # as xlwings reads it by default
+    message = excel.run(book, as_of=AS_OF)
+    said = "Payments row 3, column Amount: the cell shows the Excel error #N/A"
+    disc = book.sheets["Discrepancies"]
+    assert any(isinstance(v, str) and v.startswith(said) for v in disc.cells.values())
+    assert message.startswith("Reconciled") and "Discrepancies" in message
+    file = read_workbook(path)
+    assert file.invalid["explanation"].str.startswith(said).sum() == 1
 
 
 def test_engine_excel_imports_and_runs_without_python_calamine(small):

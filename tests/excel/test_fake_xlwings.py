@@ -69,3 +69,15 @@ def test_its_own_reading_time_is_counted_apart_and_only_once(monkeypatch):
     with pytest.raises(ForbiddenAPI):
         _ = sheet.used_range.options(ndim=2).value
     assert book.excel_cpu == 4.0 and book._excel_depth == 0
+
+
+def test_error_cells_read_as_none_unless_err_to_str(tmp_path):
+    import openpyxl
+
+    path = tmp_path / "e.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["Amount", "#N/A"])  # openpyxl stores an error text as an error cell
+    wb.save(path)
+    sheet = Book.from_xlsx(path).sheets[0]
+    assert sheet.used_range.options(ndim=2).value == [["Amount", None]]
+    assert sheet.used_range.options(ndim=2, err_to_str=True).value == [["Amount", "#N/A"]]

@@ -166,3 +166,25 @@ def test_shared_formula_without_value_is_uncached(tmp_path):
         assert book.grid("Invoices").uncached == {(1, 1)}
     finally:
         book.close()
+
+
+@pytest.mark.parametrize("cell_xml, shown", [
+    (b'<c r="B2" t="e"><f>XLOOKUP(A2,X:X,Y:Y)</f><v>#N/A</v></c>', "#N/A"),  # a failed lookup
+    (b'<c r="B2" s="0" t="e"><v>#REF!</v></c>', "#REF!"),  # an error pasted as a value
+    (b'<c t="e" r="B2"><v>#DIV/0!</v></c>', "#DIV/0!"),  # attributes in another order
+])
+def test_excel_error_cells_hold_the_error_excel_shows(tmp_path, cell_xml, shown):
+    book = Workbook(_excel_like(tmp_path, cell_xml))
+    try:
+        grid = book.grid("Invoices")
+    finally:
+        book.close()
+    assert grid.rows[1] == ["INV-1", shown] and grid.uncached == set()
+
+
+def test_text_that_looks_like_an_error_attribute_is_not_an_error_cell(tmp_path):
+    book = Workbook(_excel_like(tmp_path, b'<c r="B2" t="inlineStr"><is><t>t="e"</t></is></c>'))
+    try:
+        assert book.grid("Invoices").rows[1] == ["INV-1", 't="e"']
+    finally:
+        book.close()

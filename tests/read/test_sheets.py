@@ -206,6 +206,26 @@ def test_uncached_formula_in_an_optional_column_is_blank_not_zero():
     assert (row, severity) == (2, "low") and "column Allowed" in text
 
 
+def test_an_excel_error_in_a_required_column_says_what_the_cell_shows():
+    r = read([["Invoice", "Amount"], ["A", "#N/A"], ["B", 5], ["#REF!", 7]])
+    assert r.table["invoice"].tolist() == ["B"]
+    assert findings(r) == [
+        [4, "high", "Invoices row 4, column Invoice: the cell shows the Excel error #REF! "
+                    "instead of a value (correct its formula or type the value)"],
+        [2, "high", "Invoices row 2, column Amount: the cell shows the Excel error #N/A instead "
+                    "of an amount such as 1,234.50 (correct its formula or type the value)"]]
+
+
+def test_an_excel_error_in_an_optional_column_is_blank_and_low():
+    r = read([["Invoice", "Amount", "Allowed", "Payer"], ["A", 5, "#DIV/0!", "#N/A"],
+              ["B", 6, "#N/A thing", "Aetna #1"]])
+    assert r.table["invoice"].tolist() == ["A", "B"]
+    assert pd.isna(r.table["expected_cents"].iloc[0]) and pd.isna(r.table["payer"].iloc[0])
+    assert r.table["payer"].iloc[1] == "Aetna #1"
+    assert [(row, sev, "Excel error" in text) for row, sev, text in findings(r)] == [
+        (2, "low", True), (2, "low", True), (3, "low", False)]  # row 3: '#N/A thing' is no amount
+
+
 def test_finding_messages_do_not_show_identifying_values():
     r = read([["Invoice", "Amount", "Patient"], ["A", None, "Ann Lee"]])
     assert "Ann Lee" not in " ".join(r.invalid["explanation"])
