@@ -210,10 +210,10 @@ def test_an_excel_error_in_a_required_column_says_what_the_cell_shows():
     r = read([["Invoice", "Amount"], ["A", "#N/A"], ["B", 5], ["#REF!", 7]])
     assert r.table["invoice"].tolist() == ["B"]
     assert findings(r) == [
-        [4, "high", "Invoices row 4, column Invoice: the cell shows the Excel error #REF! "
-                    "instead of a value (correct its formula or type the value)"],
-        [2, "high", "Invoices row 2, column Amount: the cell shows the Excel error #N/A instead "
-                    "of an amount such as 1,234.50 (correct its formula or type the value)"]]
+        [4, "high", ("Invoices row 4, column Invoice: the cell shows the Excel error #REF! "
+                     "instead of a value (correct its formula or type the value)")],
+        [2, "high", ("Invoices row 2, column Amount: the cell shows the Excel error #N/A instead "
+                     "of an amount such as 1,234.50 (correct its formula or type the value)")]]
 
 
 def test_an_excel_error_in_an_optional_column_is_blank_and_low():
