@@ -34,6 +34,8 @@ EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
                           "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!",
                           "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#EXTERNAL!", "#DATA!"})
 _CHUNK = 1 << 20
+ZIP_BOMB_RATIO = 200
+ZIP_BOMB_MIN_BYTES = 64 << 20
 _STR_RESULT = re.compile(rb'\bt="str"')
 # Written by a library that never calculated the workbook: Excel is told to recalculate on load,
 # and the stored results are placeholders (0) rather than values.
@@ -68,6 +70,7 @@ class Workbook:
         from python_calamine import CalamineWorkbook  # not on Pyodide; engine.excel reads via xlwings
 
         self.path = Path(path)
+        _refuse_zip_bomb(self.path)
         try:
             self._book = CalamineWorkbook.from_path(str(self.path))
         except Exception as exc:  # calamine raises its own error types for corrupt files
@@ -180,6 +183,28 @@ class Workbook:
 
     def close(self) -> None:
         self._book.close()
+
+
+def _refuse_zip_bomb(path: Path) -> None:
+    """Refuse a package with a part that would unpack far beyond what spreadsheet XML does.
+
+    Sheet XML packs 5–15×, and even blank styled cells stay well under 100×; a part packed 200×
+    or more and unpacking past 64 MB is built to exhaust memory (a "zip bomb"), and reading it
+    would take the machine down rather than tell anyone anything. The sizes are the package's
+    own record of them; reading then stops at the recorded size (and the CRC check fails a lie).
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            parts = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a readable package: calamine says so in its own words
+    for part in parts:
+        if part.file_size > ZIP_BOMB_MIN_BYTES and \
+                part.file_size > ZIP_BOMB_RATIO * max(part.compress_size, 1):
+            raise InputError(
+                f"its part {part.filename} would unpack to {part.file_size >> 20:,} MB from "
+                f"{max(part.compress_size >> 10, 1):,} KB, which no spreadsheet does; the file was "
+                "not read (it may be damaged or built to harm)", file=path.name)
 
 
 def _error_cells(xml: bytes, end: int, errors: dict[tuple[int, int], str]) -> None:

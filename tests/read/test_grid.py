@@ -188,3 +188,30 @@ def test_text_that_looks_like_an_error_attribute_is_not_an_error_cell(tmp_path):
         assert book.grid("Invoices").rows[1] == ["INV-1", 't="e"']
     finally:
         book.close()
+
+
+def test_a_zip_bomb_part_is_refused_before_anything_unpacks_it(tmp_path, monkeypatch):
+    import engine.read.grid as grid
+
+    monkeypatch.setattr(grid, "ZIP_BOMB_MIN_BYTES", 1 << 20)  # a 4 MB bomb stands for a 40 GB one
+    path = _excel_like(tmp_path, b'<c r="B2"><v>5</v></c>')
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/media/image1.bin", b"\0" * (4 << 20))
+    with pytest.raises(InputError) as err:
+        Workbook(path)
+    assert err.value.file == "book.xlsx"
+    assert "xl/media/image1.bin would unpack to 4 MB" in str(err.value)
+
+
+def test_an_ordinary_large_part_is_read(tmp_path, monkeypatch):
+    import engine.read.grid as grid
+
+    monkeypatch.setattr(grid, "ZIP_BOMB_MIN_BYTES", 1 << 10)
+    rows = b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (i, i, i * 7919 % 100003)
+                    for i in range(3, 3000))
+    # rows 3… go in after B2's row; the last one is closed by B2's own </row>
+    book = Workbook(_excel_like(tmp_path, b'<c r="B2"><v>5</v></c></row>' + rows[:-6]))
+    try:
+        assert len(book.grid("Invoices").rows) == 2999
+    finally:
+        book.close()
