@@ -47,6 +47,7 @@ AMOUNT_BLOCK_SLICE = 256
 # each reference keeps its nearest few by amount (more could only make a match ambiguous, and
 # the patient block already holds the invoices of the payer's patient)
 AMOUNT_BLOCK_KEEP = 8
+COMMON_FEE_INVOICES = 256  # an amount with more invoices: references are checked before scoring
 
 
 @dataclass(frozen=True)
@@ -192,12 +193,40 @@ def _same_patient(pay: pd.DataFrame, inv: pd.DataFrame) -> tuple[np.ndarray, np.
             np.concatenate([by_id[1], by_name[1][one_id]]))
 
 
+def _code_points(keys: np.ndarray) -> np.ndarray:
+    """One row of code points per key, 0 past its end (keys hold letters and digits only)."""
+    codes = np.array(keys.tolist(), dtype=str)
+    return codes.view(np.uint32).reshape(len(codes), -1)
+
+
+def _may_reach_floor(keys: np.ndarray, inv_keys: np.ndarray) -> np.ndarray:
+    """Which references some of these invoice numbers might bring to FUZZY_FLOOR. An OSA edit
+    script changes the length by its insertions less its deletions and must delete or replace
+    every character of the reference that no invoice number has (a transposition only moves
+    characters both sides have), so against an invoice number of length n it needs at least
+    max(foreign + max(n - length, 0), length - n) edits. The similarity that allows falls on
+    either side of n = length, so n is taken as near the reference's length as the invoice
+    numbers' lengths go."""
+    codes, inv_codes = _code_points(keys), _code_points(inv_keys)
+    seen = np.zeros(max(codes.max(), inv_codes.max()) + 1, dtype=bool)
+    seen[inv_codes] = True
+    seen[0] = True
+    foreign = (~seen[codes]).sum(axis=1)
+    length, inv_length = (codes != 0).sum(axis=1), (inv_codes != 0).sum(axis=1)
+    n = np.minimum(np.maximum(length, inv_length.min()), inv_length.max())
+    fewest = np.maximum(foreign + np.maximum(n - length, 0), length - n)
+    # a hair below the floor: a rounding difference can only keep a reference, never drop one
+    return 1 - fewest / np.maximum(length, n) >= FUZZY_FLOOR - 1e-9
+
+
 def _amount_block(refs: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame | None:
     """Reference/invoice-number pairs similar enough (≥ FUZZY_FLOOR) among invoices whose open
     balance equals the payment (`refs` carry the payment's amount_cents, `names` the invoice's
     open_cents), the AMOUNT_BLOCK_KEEP most similar per reference. A few visit fees repeat across
     thousands of invoices, so the pairs are scored per amount, a slice of payments at a time, with
-    rapidfuzz's matrix scorer: time grows with the pairs but memory stays bounded."""
+    rapidfuzz's matrix scorer: time grows with the pairs but memory stays bounded. References that
+    no invoice number of the amount can bring to FUZZY_FLOOR (`_may_reach_floor`) are not scored:
+    their rows would hold no pair, and each reference's pairs do not depend on the others."""
     q = refs[refs["amount_cents"].isin(names["open_cents"]).to_numpy()]
     c = names[names["open_cents"].isin(q["amount_cents"]).to_numpy()]
     q_keys, c_keys = q["key"].to_numpy(), c["inv_key"].to_numpy()
@@ -205,6 +234,8 @@ def _amount_block(refs: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame | Non
     hit_q, hit_c, sims = [], [], []
     for amount, rows in q.groupby("amount_cents", sort=False).indices.items():
         choices = c_by_amount[amount]
+        if len(choices) > COMMON_FEE_INVOICES:
+            rows = rows[_may_reach_floor(q_keys[rows], c_keys[choices])]
         for lo in range(0, len(rows), AMOUNT_BLOCK_SLICE):
             chunk = rows[lo:lo + AMOUNT_BLOCK_SLICE]
             scores = process.cdist(q_keys[chunk].tolist(), c_keys[choices].tolist(),

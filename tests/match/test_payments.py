@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+import pandas as pd
 from hypothesis import HealthCheck, given, settings, strategies as st
+from rapidfuzz.distance import OSA
 
 from builders import INVOICE_HEADER, PAYMENT_HEADER, inputs_from_rows
 from engine import normalise
+from engine.match import payments
 from engine.match.payments import match_payments
 
 D = dt.date(2026, 1, 5)
@@ -180,3 +184,35 @@ def test_result_is_independent_of_row_order(invs, pays, rnd):
         return sorted((r.payment, r.invoice_key, int(r.applied_cents), r.method)
                       for r in a.itertuples())
     assert by_payment(p1, m1) == by_payment(p2, m2)
+
+
+keys = st.text(alphabet="0123456789AINVXÉ", min_size=1, max_size=14)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(keys, min_size=1, max_size=20), st.lists(keys, min_size=1, max_size=20))
+def test_a_reference_that_could_match_is_never_skipped(references, invoice_numbers):
+    kept = payments._may_reach_floor(np.array(references, dtype=object),
+                                     np.array(invoice_numbers, dtype=object))
+    for reference, may in zip(references, kept):
+        best = max(OSA.normalized_similarity(reference, number) for number in invoice_numbers)
+        assert may or best < payments.FUZZY_FLOOR
+
+
+def test_skipping_references_of_a_common_fee_changes_no_pair(monkeypatch):
+    rng = np.random.default_rng(5)
+    numbers = [f"INV{n:07d}" for n in rng.choice(10**7, 2 * payments.COMMON_FEE_INVOICES,
+                                                  replace=False)]
+    names = pd.DataFrame({"invoice_key": numbers, "invoice_at": np.arange(len(numbers)),
+                          "inv_key": pd.Series(numbers, dtype="str"), "open_cents": 15000})
+    typos = [n[:4] + n[5:] for n in numbers[:40]]  # a digit dropped
+    others = [f"A{n}" for n in rng.integers(10**4, 10**5, 40)] + [str(n) for n in range(1000, 1040)]
+    refs = pd.DataFrame({"payment_index": np.arange(120), "field": "reference",
+                         "key": pd.Series(typos + others, dtype=object), "amount_cents": 15000})
+    kept = payments._may_reach_floor(refs["key"].to_numpy(), names["inv_key"].to_numpy())
+    assert kept[:40].all() and not kept[40:].any()
+    found = payments._amount_block(refs, names)
+    monkeypatch.setattr(payments, "_may_reach_floor",
+                        lambda keys, inv_keys: np.ones(len(keys), dtype=bool))  # score them all
+    pd.testing.assert_frame_equal(found, payments._amount_block(refs, names))
+    assert set(found["payment_index"]) == set(range(40))
