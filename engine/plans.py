@@ -44,6 +44,7 @@ Rules (discrepancies.md section D):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -141,6 +142,16 @@ def money_text(cents) -> str:
     cents = int(cents)
     sign = "-" if cents < 0 else ""
     return f"{sign}${abs(cents) // 100:,}.{abs(cents) % 100:02d}"
+
+
+@cache
+def _normalized_empty() -> pd.DataFrame:
+    return normalize(pd.DataFrame({"type": pd.Series([], dtype="object")}))
+
+
+def _no_findings() -> pd.DataFrame:
+    """An empty findings table, copied from one made once (normalize costs milliseconds)."""
+    return _normalized_empty().copy()
 
 
 def _empty_installments() -> pd.DataFrame:
@@ -306,9 +317,12 @@ def _may_count(plan_keys: set, invoices: set, patients: set, payments: pd.DataFr
 
 def _first_plan(keys: pd.Series) -> pd.Series:
     """Plan position by key: for each key in `keys` (indexed by plan position), the first plan."""
-    keys = keys.dropna()
-    keys = keys[~keys.duplicated()]
-    return pd.Series(keys.index.to_numpy(), index=pd.Index(keys.to_numpy(), dtype=object))
+    first: dict = {}  # a plans table is small: one pass in Python costs less than pandas here
+    for plan, key in zip(keys.index, keys.to_numpy(dtype=object)):
+        if not pd.isna(key):
+            first.setdefault(key, plan)
+    return pd.Series(list(first.values()), index=pd.Index(list(first), dtype=object),
+                     dtype=np.int64)
 
 
 def _lookup(table: pd.Series, keys: np.ndarray, missing: int = -1) -> np.ndarray:
@@ -326,12 +340,13 @@ def _paid_toward_plans(status: pd.DataFrame, payments: pd.DataFrame | None,
     if payments is None or not len(payments) or not len(status):
         return paid
     plan_keys = status["plan_key"].to_numpy(dtype=object)
-    by_start = pd.DataFrame({"start": status["start"].to_numpy(), "plan_key": plan_keys,
-                             "patient_id_key": status["patient_id_key"].to_numpy(dtype=object)}
-                            ).sort_values(["start", "plan_key"], kind="mergesort")
+    start = status["start"].to_numpy(dtype="datetime64[us]")
+    blank_last = np.where(np.isnat(start), np.iinfo(np.int64).max, start.view(np.int64))
+    by_start = np.lexsort((pd.factorize(plan_keys, sort=True)[0], blank_last))
     plan_of_key = _first_plan(pd.Series(plan_keys))
     plan_of_invoice = _first_plan(pd.Series(status["invoice_keys"].to_numpy()).explode())
-    plan_of_patient = _first_plan(by_start["patient_id_key"])
+    plan_of_patient = _first_plan(pd.Series(
+        status["patient_id_key"].to_numpy(dtype=object)[by_start], index=by_start))
 
     rows = np.flatnonzero(_may_count(set(plan_keys), set(plan_of_invoice.index),
                                      set(plan_of_patient.index), payments, applications))
@@ -366,17 +381,20 @@ def _paid_toward_plans(status: pd.DataFrame, payments: pd.DataFrame | None,
     if applications is not None and len(applications) and "payment_index" in applications:
         applied = pd.Index(pidx).isin(applications["payment_index"].to_numpy())
         app_rows = np.flatnonzero(applications["payment_index"].isin(pidx[self_pay]).to_numpy())
-        app = pd.DataFrame({
-            "pidx": applications["payment_index"].to_numpy()[app_rows],
-            "plan": _lookup(plan_of_invoice,
-                            _text(_col(applications, "invoice_key").iloc[app_rows]).to_numpy()),
-            "cents": _col(applications, "applied_cents", "Int64").array[app_rows],
-        })
-        to_plan = app[(app["plan"] >= 0) & app["cents"].notna()]
-        per_plan = (to_plan.groupby(["pidx", "plan"], as_index=False)["cents"].sum()
-                    .drop_duplicates("pidx").set_index("pidx"))  # each payment's first plan
-        by_application = _lookup(per_plan["plan"], pidx)
-        applied_cents = _lookup(per_plan["cents"].astype("int64"), pidx, 0)
+        app_plan = _lookup(plan_of_invoice,
+                           _text(_col(applications, "invoice_key").iloc[app_rows]).to_numpy())
+        app_cents = _col(applications, "applied_cents", "Int64").array[app_rows]
+        to_plan = (app_plan >= 0) & ~app_cents.isna()
+        app_plan, app_cents = app_plan[to_plan], app_cents[to_plan].to_numpy(dtype=np.int64)
+        at, paying = pd.factorize(applications["payment_index"].to_numpy()[app_rows][to_plan])
+        first = np.full(len(paying), len(status))  # each payment's first plan, and its cents
+        np.minimum.at(first, at, app_plan)
+        on_first = app_plan == first[at]
+        first_cents = np.zeros(len(paying), dtype=np.int64)
+        np.add.at(first_cents, at[on_first], app_cents[on_first])
+        of_payment = pd.Index(paying).get_indexer(pidx)  # -1: none applied to a plan
+        by_application = np.append(first, -1)[of_payment]
+        applied_cents = np.append(first_cents, 0)[of_payment]
     # ... or recorded on one when the payment has no application rows
     unapplied = self_pay & ~applied
     by_record = np.where(unapplied, _lookup(plan_of_invoice, invoice_key), -1)
@@ -404,8 +422,7 @@ def build_plans(plans: pd.DataFrame, payments: pd.DataFrame, applications: pd.Da
     default_after = max(_settings_int(settings, "plan_default_after", 3), 1)
 
     if plans is None or not len(plans):
-        return PlanTables(_empty_installments(), _empty_plan_status(), normalize(
-            pd.DataFrame({"type": pd.Series([], dtype="object")})))
+        return PlanTables(_empty_installments(), _empty_plan_status(), _no_findings())
 
     columns = {}
     for c in columns_of(SHEET):
@@ -416,8 +433,9 @@ def build_plans(plans: pd.DataFrame, payments: pd.DataFrame, applications: pd.Da
         else:
             columns[c] = _text(_col(plans, c))
     columns["sheet"] = columns["sheet"].fillna(SHEET)
-    columns["source"] = columns["source"].fillna(
-        columns["sheet"] + " row " + columns["row"].astype("object").map(str))
+    if columns["source"].isna().any():
+        columns["source"] = columns["source"].fillna(
+            columns["sheet"] + " row " + columns["row"].astype("object").map(str))
     p = pd.DataFrame(columns)
     p["_i"] = np.arange(len(p))
     p = p.sort_values(["row", "_i"], kind="mergesort", na_position="last")
@@ -474,7 +492,7 @@ def build_plans(plans: pd.DataFrame, payments: pd.DataFrame, applications: pd.Da
             problems.append(_invalid_findings(t[mask], code))
 
     invalid = (normalize(pd.concat(problems)).reset_index(drop=True) if problems else
-               normalize(pd.DataFrame({"type": pd.Series([], dtype="object")})))
+               _no_findings())
 
     good = ~bad
     good_keys = set(t["plan_key"][good])
@@ -484,22 +502,28 @@ def build_plans(plans: pd.DataFrame, payments: pd.DataFrame, applications: pd.Da
     t["_grace"] = np.where(has_grace[good] & (grace[good] >= 0), grace[good], grace_default)
 
     # invoices and patient from every row of the plan
-    rows = p.loc[p["plan_key"].isin(good_keys),
-                 ["plan_key", "invoice", "invoice_key", "patient_id", "patient_id_key"]]
-    inv = rows.dropna(subset=["invoice_key"]).drop_duplicates(["plan_key", "invoice_key"])
-    inv_disp = inv.groupby("plan_key", sort=False)["invoice"].agg(", ".join)
-    inv_keys = inv.groupby("plan_key", sort=False)["invoice_key"].agg(tuple)
+    # (a plans sheet is small: one pass over its rows in Python costs less than grouping it)
+    invoices_of: dict = {}  # plan key -> {invoice key: invoice as written}, first row's first
+    patient_of: dict = {}  # plan key -> (patient_id, patient_id_key) of its first row with one
+    for plan_key, invoice, invoice_key, patient, patient_key in zip(
+            *(p[c].to_numpy(dtype=object) for c in
+              ("plan_key", "invoice", "invoice_key", "patient_id", "patient_id_key"))):
+        if plan_key not in good_keys:
+            continue
+        if invoice_key is not None:
+            invoices_of.setdefault(plan_key, {}).setdefault(invoice_key, invoice)
+        if patient_key is not None:
+            patient_of.setdefault(plan_key, (patient, patient_key))
     plan_keys = t["plan_key"].to_numpy(dtype=object)
-    pat = rows.dropna(subset=["patient_id_key"]).drop_duplicates("plan_key") \
-        .set_index("plan_key").reindex(plan_keys)
-    t["invoices"] = object_column(inv_disp.reindex(plan_keys).to_numpy(dtype=object))
-    keys_list = [v if isinstance(v, tuple) else () for v in inv_keys.reindex(plan_keys)]
-    keys_arr = np.empty(len(keys_list), dtype=object)
-    keys_arr[:] = keys_list
+    listed = [invoices_of.get(k, {}) for k in plan_keys]
+    t["invoices"] = object_column([", ".join(v.values()) if v else None for v in listed])
+    keys_arr = np.empty(len(listed), dtype=object)
+    keys_arr[:] = [tuple(v) for v in listed]
     t["invoice_keys"] = keys_arr
-    for c in ("patient_id", "patient_id_key"):  # the terms row's, else the plan's first
-        own = t[c].to_numpy(dtype=object)
-        t[c] = object_column(np.where(pd.isna(own), pat[c].to_numpy(dtype=object), own))
+    for at, c in enumerate(("patient_id", "patient_id_key")):
+        own = t[c].to_numpy(dtype=object)  # the terms row's, else the plan's first
+        first = np.array([patient_of.get(k, (None, None))[at] for k in plan_keys], dtype=object)
+        t[c] = object_column(np.where(pd.isna(own), first, own))
 
     if not len(t):
         return PlanTables(_empty_installments(), _empty_plan_status(), invalid)

@@ -437,6 +437,17 @@ def test_payment_counts_once_to_one_plan():
     assert int(t.plan_status["paid_to_date_cents"].sum()) == 20000
 
 
+def test_payment_applied_to_two_plans_counts_toward_the_first_with_what_it_got():
+    plans = plans_table(plan(plan="PP-1", invoice="INV-1", **P3),
+                        plan(plan="PP-2", invoice="INV-2", start="2026-02-01", count=3,
+                             installment=100.0))
+    pays = payments_table(pay(100.0, "2026-01-15", patient_id=None))
+    apps = applications_table((0, "INV-2", 70.0), (0, "INV-1", 20.0), (0, "INV-1", 10.0))
+    t = build(plans, pays, apps, as_of="2026-01-25")
+    assert int(status_row(t, "PP1")["paid_to_date_cents"]) == 3000
+    assert int(status_row(t, "PP2")["paid_to_date_cents"]) == 0
+
+
 def test_plan_invoice_paid_off_outside_the_plan_completes_it():
     pays = payments_table(pay(100.0, "2026-01-15"))
     totals = invoice_totals_table(("INV-1001", 300.0, 0.0))

@@ -109,17 +109,13 @@ def _keys(text: pd.Series) -> pd.Series:
     """normalize_key once per distinct value (tokens and traces repeat a lot)."""
     if not len(text):
         return pd.Series([], index=text.index, dtype="object")
-    codes, uniques = pd.factorize(text.astype("object"), use_na_sentinel=True)
-    keys = normalize_key(pd.Series(uniques, dtype="str")).astype("object")
-    keys = keys.where(keys.notna(), None).to_numpy()
-    out = np.full(len(text), None, dtype=object)
-    found = codes >= 0
-    out[found] = keys[codes[found]]
-    return pd.Series(out, index=text.index, dtype="object")
+    codes, uniques = pd.factorize(text.to_numpy(dtype="object"), use_na_sentinel=True)
+    keys = normalize_key(pd.Series(uniques, dtype="str")).to_numpy(dtype=object, na_value=None)
+    return pd.Series(np.append(keys, None)[codes], index=text.index, dtype="object")  # -1: None
 
 
 def _text(s: pd.Series) -> pd.Series:
-    return s.astype("object").where(s.notna(), "").astype(str)
+    return s.astype("str").fillna("")
 
 
 def _col(df: pd.DataFrame, name: str, default=pd.NA) -> pd.Series:
@@ -155,18 +151,22 @@ def _tokens(text: pd.Series) -> pd.DataFrame:
 def _deposit_names(deposits: pd.DataFrame) -> pd.DataFrame:
     """What each deposit's description could name: (dep, key, prio, pos), best prio first."""
     ref = _col(deposits, "reference")
-    parts = []
-    parts.append(pd.DataFrame({"dep": deposits.index, "key": deposits["trace_key"].to_numpy(),
-                               "prio": 0, "pos": 0}))
-    parts.append(pd.DataFrame({"dep": deposits.index, "key": _keys(ref).to_numpy(), "prio": 1,
-                               "pos": 0}))
     tok = _tokens(ref)
-    parts.append(pd.DataFrame({"dep": tok["owner"].to_numpy(), "key": tok["key"].to_numpy(),
-                               "prio": 2, "pos": tok["pos"].to_numpy()}))
-    names = pd.concat(parts, ignore_index=True)
-    names = names[names["key"].notna()]
-    return (names.sort_values(["dep", "prio", "pos"], kind="mergesort")
-            .drop_duplicates(["dep", "key"]).reset_index(drop=True))
+    n = len(deposits)
+    key = np.concatenate([deposits["trace_key"].to_numpy(), _keys(ref).to_numpy(),
+                          tok["key"].to_numpy()])
+    named = pd.notna(key)
+    dep = np.concatenate([deposits.index, deposits.index, tok["owner"].to_numpy()])[named]
+    key = key[named]
+    prio = np.repeat([0, 1, 2], [n, n, len(tok)])[named]
+    pos = np.concatenate([np.zeros(2 * n, dtype="int64"), tok["pos"].to_numpy()])[named]
+    dep_code = pd.factorize(dep, sort=True)[0]  # the labels' order
+    order = np.lexsort((pos, prio, dep_code))
+    key_code, keys = pd.factorize(key[order])
+    first = np.unique(dep_code[order] * len(keys) + key_code, return_index=True)[1]
+    keep = order[np.sort(first)]  # each (dep, key) once, at its best
+    return pd.DataFrame({"dep": dep[keep], "key": key[keep], "prio": prio[keep],
+                         "pos": pos[keep]})
 
 
 def _int_labels(values) -> pd.Series:
@@ -177,19 +177,25 @@ def _int_labels(values) -> pd.Series:
         return s
 
 
-def _typed(column: str, values: pd.Series):
+def _typed(column: str, values: np.ndarray):
     """A deposit_matches column in its documented dtype, None for missing text."""
     if column in ("deposit_index", "transaction_index"):
-        return _int_labels(values.to_numpy())
+        return _int_labels(values)
     if column.endswith("_cents"):
-        return pd.to_numeric(values, errors="coerce").astype("Int64")
+        return pd.to_numeric(pd.Series(values), errors="coerce").astype("Int64")
     if column.endswith("_date"):
-        return pd.to_datetime(values, errors="coerce").astype("datetime64[us]")
+        return pd.to_datetime(pd.Series(values), errors="coerce").astype("datetime64[us]")
     if column in ("transactions", "deposits"):
         return values.astype("int64")
-    text = values.to_numpy(dtype="object").copy()  # to_numpy can return a view
+    text = np.array(values, dtype="object")  # a copy
     text[pd.isna(text)] = None
     return pd.Series(text, dtype="object")
+
+
+def _no_rows(*columns: str) -> pd.DataFrame:
+    """An empty result of object columns, made only when returned (it costs more than the
+    checks that lead to it)."""
+    return pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
 
 
 def _empty() -> pd.DataFrame:
@@ -203,12 +209,15 @@ def _empty() -> pd.DataFrame:
 def _method_group(method: pd.Series) -> pd.Series:
     """card | cash | check | eft, else the method as typed (lower case), else "other"."""
     codes, uniques = pd.factorize(method.to_numpy(dtype="object"))  # a handful (-1: none)
-    m = pd.Series(uniques, dtype="object").astype(str).str.strip()
-    conds = [m.str.contains(pat, regex=True).to_numpy() for _, pat, _ in _METHOD_GROUPS]
-    other = m.str.lower().where(m != "", "other").to_numpy()
-    groups = np.select(conds, [g for g, _, _ in _METHOD_GROUPS], default=None)
-    groups = np.append(np.where(pd.isna(groups), other, groups).astype(object), "other")
-    return pd.Series(groups[codes] if len(codes) else [], index=method.index, dtype="object")
+
+    def group_of(typed: str) -> str:
+        for group, pattern, _ in _METHOD_GROUPS:
+            if re.search(pattern, typed):
+                return group
+        return typed.lower() or "other"
+
+    groups = np.array([group_of(str(m).strip()) for m in uniques] + ["other"], dtype=object)
+    return pd.Series(groups[codes], index=method.index, dtype="object")
 
 
 def _description_hint(reference: pd.Series) -> pd.Series:
@@ -220,45 +229,156 @@ def _description_hint(reference: pd.Series) -> pd.Series:
 
 
 # ---------------------------------------------------------------------------------- stage 1
-def _transaction_groups(transactions: pd.DataFrame) -> pd.DataFrame:
-    """Money-moving transactions with their group id (trace key, else the row itself)."""
+def _transaction_groups(transactions: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Money-moving transactions by label, with their group id (trace key, else the row itself):
+    columns as arrays (stage 1 reads them so), remit_cents as an Int64 array."""
     tx = transactions if transactions is not None else pd.DataFrame()
     moves = _col(tx, "moves_money", True).astype("object").where(
         _col(tx, "moves_money", True).notna(), True).astype(bool)
-    tx = tx[moves.to_numpy()]
-    key = _keys(_col(tx, "trace"))
-    label = pd.Series(tx.index.astype(str), index=tx.index)
-    group = ("trace:" + key).where(key.notna(), "transaction:" + label)
-    out = pd.DataFrame({
-        "tx": tx.index, "group": group.to_numpy(), "key": key.to_numpy(),
-        "trace": _col(tx, "trace").astype("object").to_numpy(),
-        "payer": _col(tx, "payer").astype("object").to_numpy(),
-        "payer_key": _col(tx, "payer_key").astype("object").to_numpy(),
-        "method": _col(tx, "method").astype("object").to_numpy(),
-        "payment_date": pd.to_datetime(_col(tx, "payment_date", pd.NaT), errors="coerce")
-        .astype("datetime64[us]").to_numpy(),
-        "remit_cents": pd.to_numeric(_col(tx, "paid_cents"), errors="coerce")
-        .astype("Int64").to_numpy(),
-    })
-    return out.sort_values("tx", kind="mergesort").reset_index(drop=True)
+    rows = np.flatnonzero(moves.to_numpy())
+    rows = rows[np.argsort(tx.index.to_numpy()[rows], kind="stable")]
+
+    def column(name: str, default=pd.NA) -> pd.Series:
+        return _col(tx, name, default).iloc[rows]
+
+    key = _keys(column("trace")).to_numpy()
+    label = tx.index[rows].astype(str).to_numpy(dtype=object)
+    traced = pd.notna(key)
+    return {
+        "tx": tx.index.to_numpy()[rows],
+        "group": np.where(traced, "trace:" + np.where(traced, key, ""), "transaction:" + label),
+        "key": key,
+        "trace": column("trace").to_numpy(dtype=object),
+        "payer": column("payer").to_numpy(dtype=object),
+        "payer_key": column("payer_key").to_numpy(dtype=object),
+        "method": column("method").to_numpy(dtype=object),
+        "payment_date": pd.to_datetime(column("payment_date", pd.NaT), errors="coerce")
+        .to_numpy(dtype="datetime64[us]"),
+        "remit_cents": pd.to_numeric(column("paid_cents"), errors="coerce").astype("Int64").array,
+    }
 
 
-def _trace_pairs(deposits: pd.DataFrame, names: pd.DataFrame, tx: pd.DataFrame,
+def _trace_pairs(deposits: pd.DataFrame, names: pd.DataFrame, tx: dict[str, np.ndarray],
                  tol: int) -> pd.DataFrame:
-    """(dep, group) for each deposit naming a remitted trace; the best name per deposit."""
-    if names.empty or tx.empty:
-        return pd.DataFrame({"dep": pd.Series([], dtype="object"),
-                             "group": pd.Series([], dtype="object")})
-    by_key = tx[tx["key"].notna()].groupby("key", sort=False)
-    totals = pd.DataFrame({"group": by_key["group"].first(), "total": by_key["remit_cents"].sum()})
-    hit = names.merge(totals, left_on="key", right_index=True, how="inner")
-    if hit.empty:
-        return pd.DataFrame({"dep": pd.Series([], dtype="object"),
-                             "group": pd.Series([], dtype="object")})
-    amount = hit["dep"].map(deposits["amount_cents"]).astype("Int64")
-    hit["differs"] = ((amount - hit["total"].astype("Int64")).abs() > tol).fillna(True)
-    hit = hit.sort_values(["dep", "prio", "differs", "pos"], kind="mergesort")
-    return hit.drop_duplicates("dep")[["dep", "group"]].reset_index(drop=True)
+    """(dep, group) for each deposit naming a remitted trace; the best name per deposit: by
+    priority, then a name whose trace total agrees with the deposit, then position."""
+    def none() -> pd.DataFrame:
+        return _no_rows("dep", "group")
+
+    if names.empty or not len(tx["tx"]):
+        return none()
+    traced = pd.notna(tx["key"])
+    codes, keys = pd.factorize(tx["key"][traced])
+    total = np.zeros(len(keys), dtype=np.int64)
+    np.add.at(total, codes, tx["remit_cents"][traced].to_numpy(dtype=np.int64, na_value=0))
+    group = tx["group"][traced][np.unique(codes, return_index=True)[1]]  # its first's group
+    trace_at = pd.Index(keys).get_indexer(names["key"])  # each name's trace, -1: none
+    hit = np.flatnonzero(trace_at >= 0)
+    if not len(hit):
+        return none()
+    trace_at, dep = trace_at[hit], names["dep"].to_numpy()[hit]
+    amount = deposits["amount"].iloc[deposits.index.get_indexer(dep)]
+    differs = (amount.isna().to_numpy()
+               | (np.abs(amount.to_numpy(dtype=np.int64, na_value=0) - total[trace_at]) > tol))
+    dep_rank = pd.factorize(dep, sort=True)[0]
+    order = np.lexsort((names["pos"].to_numpy()[hit], differs, names["prio"].to_numpy()[hit],
+                        dep_rank))
+    best = order[np.unique(dep_rank[order], return_index=True)[1]]
+    return pd.DataFrame({"dep": dep[best], "group": group[trace_at[best]]})
+
+
+def _rank_within(codes: np.ndarray) -> np.ndarray:
+    """0, 1, 2, ... within each code, in array order (a groupby cumcount, on an array)."""
+    order = np.argsort(codes, kind="stable")
+    rank = np.empty(len(codes), dtype=np.int64)
+    rank[order] = np.arange(len(codes)) - np.searchsorted(codes[order], codes[order])
+    return rank
+
+
+def _traced(dep: pd.DataFrame, tx: dict[str, np.ndarray], pairs: pd.DataFrame,
+            tol: int) -> dict[str, np.ndarray]:
+    """Stage 1's deposit_matches columns, as arrays: the i-th transaction of a group (by label)
+    and its i-th deposit (by date, then label) share a row; rows by group, then i.
+
+    Plain arrays indexed by group code and row: the merge and groupby transforms they replace
+    cost more, in fixed overhead, than the work itself.
+    """
+    d_at = dep.index.get_indexer(pairs["dep"])  # each pair's deposit, by position
+    codes, groups = pd.factorize(np.concatenate([tx["group"],
+                                                 pairs["group"].to_numpy(dtype=object)]),
+                                 sort=True)
+    split = len(tx["tx"])  # transactions first, then deposits
+    t_code, d_code = codes[:split], codes[split:]
+    d_date = dep["date"].to_numpy()[d_at]
+    date_nat_last = np.where(np.isnat(d_date), np.iinfo(np.int64).max, d_date.astype(np.int64))
+    label_rank = pd.factorize(pairs["dep"].to_numpy(), sort=True)[0]  # labels' order, as codes
+    order = np.lexsort((label_rank, date_nat_last, d_code))
+    d_at, d_code = d_at[order], d_code[order]
+    t_rank, d_rank = _rank_within(t_code), _rank_within(d_code)
+    width = max(t_rank.max(initial=0), d_rank.max(initial=0)) + 1
+    row_keys, row_of = np.unique(np.concatenate([t_code * width + t_rank,
+                                                 d_code * width + d_rank]), return_inverse=True)
+    t_row, d_row = row_of[:split], row_of[split:]
+    code = row_keys // width  # each row's group
+    n, n_groups = len(row_keys), len(groups)
+
+    def first_known(column: str) -> np.ndarray:  # the group's first value that is not NA
+        values = tx[column]
+        known = np.flatnonzero(pd.notna(values))
+        found, first = np.unique(t_code[known], return_index=True)
+        out = np.full(n_groups, np.nan, dtype=object)
+        out[found] = values[known[first]]
+        return out
+
+    def on_rows(at_row: np.ndarray, values: np.ndarray, missing) -> np.ndarray:
+        out = np.full(n, missing, dtype=values.dtype if values.dtype.kind == "M" else object)
+        out[at_row] = values
+        return out
+
+    n_tx = np.bincount(t_code, minlength=n_groups)
+    n_dep = np.bincount(d_code, minlength=n_groups)
+    remit = tx["remit_cents"]
+    remit_known = ~remit.isna()
+    g_remit = np.zeros(n_groups, dtype=np.int64)
+    np.add.at(g_remit, t_code, remit.to_numpy(dtype=np.int64, na_value=0))
+    g_remit_known = np.bincount(t_code[remit_known], minlength=n_groups) > 0
+    g_dep = np.zeros(n_groups, dtype=np.int64)
+    np.add.at(g_dep, d_code, dep["amount"].to_numpy(dtype=np.int64, na_value=0)[d_at])
+    g_paid = np.full(n_groups, np.datetime64("NaT"), dtype="datetime64[us]")
+    np.maximum.at(g_paid.view(np.int64), t_code,  # NaT is the smallest: max skips it
+                  tx["payment_date"].view(np.int64))
+    status = np.where(
+        n_dep == 0, np.where(g_remit_known & (g_remit == 0), "matched", "remit_only"),
+        np.where(g_remit_known & (np.abs(g_dep - g_remit) <= tol), "matched", "amount_mismatch"))
+    trace = first_known("trace")
+    said = "835 trace " + pd.Series(trace, dtype=object).fillna("").astype(str)
+    said = said.to_numpy(dtype=object)
+    explained = np.where(n_dep == 0, np.where(status == "matched",
+                                              said + " pays $0.00: no deposit expected", None),
+                         said)
+    dep_payer = on_rows(d_row, dep["payer"].to_numpy(dtype=object)[d_at], np.nan)
+    dep_payer_key = on_rows(d_row, dep["payer_key"].to_numpy(dtype=object)[d_at], np.nan)
+    payer, payer_key = first_known("payer")[code], first_known("payer_key")[code]
+    return {
+        "group": groups[code],
+        "deposit_index": on_rows(d_row, pairs["dep"].to_numpy()[order], np.nan),
+        "transaction_index": on_rows(t_row, tx["tx"], np.nan),
+        "trace": trace[code],
+        "trace_key": first_known("key")[code],
+        "payer": np.where(pd.isna(payer), dep_payer, payer),
+        "payer_key": np.where(pd.isna(payer_key), dep_payer_key, payer_key),
+        "method": first_known("method")[code],
+        "payment_date": g_paid[code],
+        "deposit_date": on_rows(d_row, d_date[order], np.datetime64("NaT")),
+        "deposit_cents": on_rows(d_row, dep["amount"].to_numpy(dtype=object)[d_at], pd.NA),
+        "remit_cents": on_rows(t_row, remit.to_numpy(dtype=object), pd.NA),
+        "group_deposit_cents": g_dep[code],
+        "group_remit_cents": np.where(g_remit_known, g_remit, pd.NA)[code],
+        "transactions": n_tx[code],
+        "deposits": n_dep[code],
+        "status": status[code],
+        "explained_by": explained[code],
+    }
 
 
 # ---------------------------------------------------------------------------------- stage 2-3
@@ -271,19 +391,18 @@ def _postings(payments: pd.DataFrame) -> pd.DataFrame:
     amount = pd.to_numeric(p["amount_cents"], errors="coerce").astype("Int64")
     date = pd.to_datetime(p["date"], errors="coerce").dt.normalize()
     method = _col(p, "method")
-    ok = amount.notna() & (amount > 0) & date.notna()
+    ok = (amount.to_numpy(dtype="int64", na_value=0) > 0) & date.notna().to_numpy()
     if "kind" in p:
         ok &= p["kind"].to_numpy(dtype=object) != "adjustment"
     else:
-        ok &= ~_text(method).str.contains(_ADJUSTMENT, regex=True)
+        ok &= ~_text(method).str.contains(_ADJUSTMENT, regex=True).to_numpy()
     if "duplicate" in p:
         ok &= ~p["duplicate"].to_numpy(dtype=bool, na_value=False)
     if "payment" in p:
-        label = _col(p, "payment").astype("object")
+        label = p["payment"]
     else:
         label = _col(p, "payment_id").astype("object")
         label = label.where(label.notna(), "Payments row " + _col(p, "row", "?").astype(str))
-    ok = ok.fillna(False).astype(bool).to_numpy()
 
     def text(values: pd.Series) -> pd.Series:  # object: a DataFrame would infer str, row by row
         return pd.Series(values.to_numpy(dtype="object")[ok], dtype="object")
@@ -299,11 +418,11 @@ def _postings(payments: pd.DataFrame) -> pd.DataFrame:
 def _by_reference(dep: pd.DataFrame, names: pd.DataFrame, post: pd.DataFrame,
                   tol: int) -> pd.DataFrame:
     """Deposits explained by postings of the same reference: (dep, explained_by, pays)."""
-    none = pd.DataFrame({"dep": pd.Series([], dtype="object"),
-                         "explained_by": pd.Series([], dtype="object"),
-                         "pays": pd.Series([], dtype="object")})
+    def none() -> pd.DataFrame:
+        return _no_rows("dep", "explained_by", "pays")
+
     if dep.empty or post.empty:
-        return none
+        return none()
     dnames = names[names["dep"].isin(dep.index)][["dep", "key"]]
     wanted = set(dnames["key"])
     # tokens of each distinct reference once, kept only when some deposit names them
@@ -315,21 +434,21 @@ def _by_reference(dep: pd.DataFrame, names: pd.DataFrame, post: pd.DataFrame,
         whole = _keys(post["reference"])
     whole_named = whole.isin(wanted).to_numpy()
     if utok.empty and not whole_named.any():
-        return none
+        return none()
     by_code = pd.DataFrame({"pay_row": post.index, "owner": codes})
     whole = pd.DataFrame({"pay_row": post.index, "key": whole.to_numpy()})
     pnames = pd.concat([by_code.merge(utok, on="owner", how="inner")[["pay_row", "key"]],
                         whole[whole_named]], ignore_index=True).drop_duplicates()
     pairs = dnames.merge(pnames, on="key", how="inner")
     if pairs.empty:
-        return none
+        return none()
     pairs = pairs.join(post[["pay", "label", "method", "date", "amount"]], on="pay_row")
     pairs["dep_date"] = pairs["dep"].map(dep["date"]).to_numpy()
     pairs["dep_amount"] = pairs["dep"].map(dep["amount"]).astype("Int64").to_numpy()
     lag = (pairs["dep_date"] - pairs["date"]).dt.days
     pairs = pairs[(lag >= -REFERENCE_DAYS_AFTER) & (lag <= REFERENCE_DAYS_BEFORE)].copy()
     if pairs.empty:
-        return none
+        return none()
     pairs["gap"] = (pairs["dep_date"] - pairs["date"]).dt.days.abs()
     pairs = pairs.drop_duplicates(["dep", "key", "pay_row"])
     # one posting of the deposit's amount
@@ -355,7 +474,7 @@ def _by_reference(dep: pd.DataFrame, names: pd.DataFrame, post: pd.DataFrame,
                       sums.reindex(columns=["dep", "n", "gap", "pays", "explained_by"])],
                      ignore_index=True)
     if cand.empty:
-        return none
+        return none()
     cand["dep_date"] = cand["dep"].map(dep["date"]).to_numpy()
     cand = cand.sort_values(["n", "gap", "dep_date", "dep"], kind="mergesort")
     chosen = []
@@ -382,10 +501,11 @@ def _by_batch(dep: pd.DataFrame, post: pd.DataFrame, tol: int) -> pd.DataFrame:
     numbers: each deposit's candidates, on its day and up to BATCH_MAX_LAG days before, are found
     by binary search, on plain arrays (a few small frames cost more than the work here).
     """
-    none = pd.DataFrame({"dep": pd.Series([], dtype="object"),
-                         "explained_by": pd.Series([], dtype="object")})
+    def none() -> pd.DataFrame:
+        return _no_rows("dep", "explained_by")
+
     if dep.empty or post.empty:
-        return none
+        return none()
     group_at, groups = pd.factorize(post["mgroup"].to_numpy(dtype=object), sort=True)
     batch_key, batch_at = np.unique(_days(post["date"]) * len(groups) + group_at,
                                     return_inverse=True)
@@ -406,7 +526,7 @@ def _by_batch(dep: pd.DataFrame, post: pd.DataFrame, tol: int) -> pd.DataFrame:
     fits = np.abs(total[batch] - d["amount"].to_numpy(dtype="int64")[at]) <= tol
     at, lag, batch = at[fits], lag[fits], batch[fits]
     if not len(at):
-        return none
+        return none()
     hint = d["hint"].to_numpy(dtype=object)[at]
     off_hint = pd.notna(hint) & (hint != groups[batch_group[batch]])
     label_rank = np.argsort(np.argsort(d.index.to_numpy(), kind="stable"))  # order of labels
@@ -450,12 +570,11 @@ def match_deposits(deposits: pd.DataFrame, transactions: pd.DataFrame, payments:
         "payer": _col(deposits, "payer").astype("object"),
         "payer_key": _col(deposits, "payer_key").astype("object"),
     }, index=deposits.index)
-    dep["amount_cents"] = dep["amount"]
     trn = _text(dep["reference"]).str.extract(_TRN, expand=False)
     dep["trace"] = trn.where(trn.notna() & (trn != ""), None)  # the TRN*1*<trace> it holds
     dep["trace_key"] = _keys(dep["trace"])
     tx = _transaction_groups(transactions)
-    if dep.empty and tx.empty:
+    if dep.empty and not len(tx["tx"]):
         return _empty()
     names = _deposit_names(dep) if len(dep) else pd.DataFrame(columns=["dep", "key", "prio",
                                                                           "pos"])
@@ -463,54 +582,7 @@ def match_deposits(deposits: pd.DataFrame, transactions: pd.DataFrame, payments:
     # stage 1: traces
     pairs = _trace_pairs(dep, names, tx, tol)
     in_trace = dep.index.isin(pairs["dep"])
-    dg = pd.DataFrame({"dep": pairs["dep"].to_numpy(), "group": pairs["group"].to_numpy()})
-    dg["date"] = dep["date"].reindex(dg["dep"]).to_numpy()
-    dg["deposit_cents"] = dep["amount"].reindex(dg["dep"]).astype("Int64").to_numpy()
-    dg = dg.sort_values(["group", "date", "dep"], kind="mergesort", na_position="last")
-    dg["rank"] = dg.groupby("group", sort=False).cumcount()
-    tx["rank"] = tx.groupby("group", sort=False).cumcount()
-    rows = tx.merge(dg, on=["group", "rank"], how="outer", sort=False)
-    rows["group"] = rows["group"].astype("object")
-    grp = rows.groupby("group", sort=False)
-    n_tx = grp["tx"].transform("count")
-    n_dep = grp["dep"].transform("count")
-    g_remit = grp["remit_cents"].transform("sum", min_count=1).astype("Int64")
-    g_dep = grp["deposit_cents"].transform("sum").astype("Int64")
-    first = grp[["trace", "payer", "payer_key", "method"]].transform("first")
-    pay_date = grp["payment_date"].transform("max")
-    status = np.where(n_dep == 0,
-                      np.where((g_remit == 0).fillna(False), "matched", "remit_only"),
-                      np.where(((g_dep - g_remit).abs() <= tol).fillna(False), "matched",
-                               "amount_mismatch"))
-    trace_text = first["trace"].astype("object")
-    explained = np.where(
-        n_dep == 0,
-        np.where(status == "matched", "835 trace " + trace_text.fillna("").astype(str)
-                 + " pays $0.00: no deposit expected", None),
-        "835 trace " + trace_text.fillna("").astype(str))
-    dep_payer = rows["dep"].map(dep["payer"])
-    dep_payer_key = rows["dep"].map(dep["payer_key"])
-    traced = pd.DataFrame({
-        "group": rows["group"].to_numpy(),
-        "deposit_index": rows["dep"].to_numpy(),
-        "transaction_index": rows["tx"].to_numpy(),
-        "trace": trace_text.to_numpy(),
-        "trace_key": rows["group"].str.removeprefix("trace:").where(
-            rows["group"].str.startswith("trace:"), None).to_numpy(),
-        "payer": first["payer"].fillna(dep_payer).to_numpy(),
-        "payer_key": first["payer_key"].fillna(dep_payer_key).to_numpy(),
-        "method": first["method"].to_numpy(),
-        "payment_date": pay_date.to_numpy(),
-        "deposit_date": rows["date"].to_numpy(),
-        "deposit_cents": rows["deposit_cents"].astype("Int64").to_numpy(),
-        "remit_cents": rows["remit_cents"].astype("Int64").to_numpy(),
-        "group_deposit_cents": g_dep.fillna(0).to_numpy(),
-        "group_remit_cents": g_remit.where(n_tx > 0, 0).to_numpy(),
-        "transactions": n_tx.astype("int64").to_numpy(),
-        "deposits": n_dep.astype("int64").to_numpy(),
-        "status": status,
-        "explained_by": explained,
-    })
+    traced = _traced(dep, tx, pairs, tol)  # the columns as arrays: typed once, at the end
 
     # stages 2-4: deposits no remittance names
     rest = dep[~in_trace].copy()
@@ -520,34 +592,37 @@ def match_deposits(deposits: pd.DataFrame, transactions: pd.DataFrame, payments:
     used = set(by_ref.explode("pays")["pays"]) if len(by_ref) else set()
     left = rest[~rest.index.isin(by_ref["dep"])]
     by_batch = _by_batch(left, post.loc[~post.index.isin(used), ["date", "mgroup", "amount"]], tol)
-    explained_by = pd.concat([by_ref[["dep", "explained_by"]], by_batch], ignore_index=True)
-    why = pd.Series(explained_by["explained_by"].to_numpy(),
-                    index=pd.Index(explained_by["dep"].to_numpy(), dtype="object"),
-                    dtype="object")
-    rest_why = pd.Series(rest.index, index=rest.index).map(why) if len(why) else \
-        pd.Series(None, index=rest.index, dtype="object")
+    explained = [by_ref, by_batch]  # each deposit in one of them at most
+    why_at = pd.Index(np.concatenate([e["dep"].to_numpy() for e in explained]),
+                      dtype="object").get_indexer(rest.index)  # -1: none
+    rest_why = np.append(np.concatenate([e["explained_by"].to_numpy(dtype=object)
+                                         for e in explained]), None)[why_at]
     labels = pd.Series(rest.index.astype(str), index=rest.index)
-    alone = pd.DataFrame({
+    none = np.full(len(rest), None, dtype=object)
+    alone = {
         "group": ("deposit:" + labels).to_numpy(),
         "deposit_index": rest.index.to_numpy(),
-        "transaction_index": None,
+        "transaction_index": none,
         "trace": rest["trace"].to_numpy(),
         "trace_key": rest["trace_key"].to_numpy(),
         "payer": rest["payer"].to_numpy(),
         "payer_key": rest["payer_key"].to_numpy(),
-        "method": None,
-        "payment_date": pd.NaT,
+        "method": none,
+        "payment_date": np.full(len(rest), np.datetime64("NaT"), dtype="datetime64[us]"),
         "deposit_date": rest["date"].to_numpy(),
         "deposit_cents": rest["amount"].to_numpy(),
-        "remit_cents": pd.NA,
+        "remit_cents": np.full(len(rest), pd.NA, dtype=object),
         "group_deposit_cents": rest["amount"].fillna(0).to_numpy(),
-        "group_remit_cents": 0,
-        "transactions": 0,
-        "deposits": 1,
-        "status": np.where(rest_why.notna(), "explained_by_payments", "deposit_only"),
-        "explained_by": rest_why.to_numpy(),
-    }, index=pd.RangeIndex(len(rest)))
+        "group_remit_cents": np.zeros(len(rest), dtype="int64"),
+        "transactions": np.zeros(len(rest), dtype="int64"),
+        "deposits": np.ones(len(rest), dtype="int64"),
+        "status": np.where(pd.notna(rest_why), "explained_by_payments", "deposit_only"),
+        "explained_by": rest_why,
+    }
 
-    frames = [f for f in (traced, alone) if len(f)]
-    out = pd.concat(frames, ignore_index=True) if frames else _empty()
-    return pd.DataFrame({c: _typed(c, out[c]) for c in MATCH_COLUMNS})
+    parts = [part for part in (traced, alone) if len(part["group"])]
+    if not parts:
+        out = _empty()
+        return pd.DataFrame({c: _typed(c, out[c].to_numpy()) for c in MATCH_COLUMNS})
+    return pd.DataFrame({c: _typed(c, np.concatenate([part[c] for part in parts]))
+                         for c in MATCH_COLUMNS})

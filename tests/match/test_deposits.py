@@ -106,6 +106,27 @@ def test_split_trace_sum_that_differs_is_one_mismatch():
     assert set(m["status"]) == {"amount_mismatch"} and m["group"].nunique() == 1
 
 
+def test_deposits_of_one_split_trace_pair_with_its_transactions_by_date():
+    m = match([dep(400.00, "TRN*1*555*9~", dt.date(2026, 3, 4)), dep(600.00, "EFT 555")],
+              [tx("555", 600.00), tx("555", 400.00)])
+    assert len(m) == 2 and set(m["status"]) == {"matched"} and m["group"].nunique() == 1
+    assert m["transaction_index"].tolist() == [0, 1]
+    assert m["deposit_cents"].tolist() == [60000, 40000]
+    assert (m["group_deposit_cents"] == 100000).all() and (m["deposits"] == 2).all()
+
+
+def test_unreadable_amounts_of_a_trace_are_left_out_of_its_total():
+    m = match([dep(600.00, "TRN*1*555*9~"), dep(50.00, "TRN*1*777*9~")],
+              [tx("555", 600.00), {"trace": "555", "paid_cents": None},
+               {"trace": "777", "paid_cents": None}])
+    some = m[m["trace_key"] == "555"]
+    assert set(some["status"]) == {"matched"} and (some["group_remit_cents"] == 60000).all()
+    assert some["remit_cents"].isna().sum() == 1
+    none = m[m["trace_key"] == "777"]  # no amount known at all: the total is unknown
+    assert none["status"].tolist() == ["amount_mismatch"]
+    assert none["group_remit_cents"].isna().all()
+
+
 def test_zero_paying_eft_needs_no_deposit():
     m = match([], [tx("4242", 0.0)])
     assert m["status"].tolist() == ["matched"]
