@@ -5,6 +5,9 @@ filled here) plus `key`: the identity of the underlying problem (for example the
 matching key). `finalize` turns type + key into the stable `id`, so the same problem gets the
 same ID on every run and staff notes can follow it. Money columns are Int64 cents;
 `difference` is always actual − expected where both are known.
+
+Checks build their frame with `index=` their rows' index and `copy=False`: without the index
+pandas first unions the indexes of all the columns, which costs more than many a small check.
 """
 
 from __future__ import annotations
@@ -57,6 +60,10 @@ STAFF_COLUMNS = ("status", "owner", "note")
 EXTRA_COLUMNS = ("key", "source_sheet", "source_row", "amount")
 
 _SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+# dtypes as objects: a dtype given by name costs a registry lookup (tens of µs) on every use
+_INT64 = pd.Int64Dtype()
+_MICROSECONDS = np.dtype("datetime64[us]")
+_TEXT = pd.api.types.pandas_dtype("str")
 
 
 def empty() -> pd.DataFrame:
@@ -66,21 +73,21 @@ def empty() -> pd.DataFrame:
 def normalize(df: pd.DataFrame) -> pd.DataFrame:
     """Give a check's output every contract column with its dtype, in order."""
     columns: dict[str, pd.Series] = {}
-    absent = pd.Series(pd.NA, index=df.index, dtype="object")
+    absent = pd.Series(pd.NA, index=df.index, dtype=object)
     for name, _header, kind in COLUMNS:
         col = df.get(name, absent)
         if kind == "money":
-            columns[name] = col.astype("Int64")
+            columns[name] = col.astype(_INT64)
         elif kind == "date":
-            columns[name] = pd.to_datetime(col, errors="coerce").astype("datetime64[us]")
+            columns[name] = pd.to_datetime(col, errors="coerce").astype(_MICROSECONDS)
         elif name in df:
             columns[name] = object_column(col.to_numpy(dtype=object), col.index)
         else:
-            columns[name] = pd.Series([None] * len(df), index=df.index, dtype="object")
+            columns[name] = pd.Series([None] * len(df), index=df.index, dtype=object)
     for name in EXTRA_COLUMNS:
         columns[name] = df.get(name, absent)
     columns["difference"] = columns["difference"].fillna(
-        columns["actual"] - columns["expected"]).astype("Int64")
+        columns["actual"] - columns["expected"]).astype(_INT64)
     return pd.DataFrame(columns, index=df.index)
 
 
@@ -88,7 +95,7 @@ def object_column(values, index: pd.Index | None = None) -> pd.Series:
     """The values as an object column of Python objects (not inferred as `str`), with None (not
     NaN or NA) where missing: how finding and plan tables hold text."""
     values = np.asarray(values, dtype=object)
-    return pd.Series(np.where(pd.isna(values), None, values), index=index, dtype="object")
+    return pd.Series(np.where(pd.isna(values), None, values), index=index, dtype=object)
 
 
 PREFIX = {
@@ -108,7 +115,68 @@ def make_id(types: pd.Series, keys: pd.Series) -> pd.Series:
         digest = hashlib.sha1(f"{t}|{k}".encode()).hexdigest()[:10].upper()
         return f"{PREFIX.get(t, 'FND')}-{digest}"
     return pd.Series([one(t, k) for t, k in zip(types, keys.astype(str))], index=types.index,
-                     dtype="object")
+                     dtype=object)
+
+
+def _stacked(frames: list[pd.DataFrame]) -> dict[str, pd.Series] | None:
+    """The columns of `normalize(pd.concat(frames, ignore_index=True))`, built from numpy arrays.
+
+    The checks hand over a couple of dozen small frames whose columns differ in dtype; pd.concat's
+    block bookkeeping for them costs tens of milliseconds even for a few rows. None when a column
+    is held in a dtype not handled here (then pd.concat decides, as before).
+    """
+    sizes = [len(f) for f in frames]
+    index = pd.RangeIndex(sum(sizes))
+    columns: dict[str, pd.Series] = {}
+    for name, _header, kind in COLUMNS:
+        parts = [f[name] if name in f.columns else None for f in frames]
+        dtypes = {p.dtype for p in parts if p is not None}
+        if kind == "money":
+            if not dtypes <= {np.dtype("int64"), _INT64}:
+                return None
+            columns[name] = pd.Series(pd.arrays.IntegerArray(
+                np.concatenate([_cents(p, n) for p, n in zip(parts, sizes)]),
+                np.concatenate([np.ones(n, bool) if p is None else p.array.isna()
+                                for p, n in zip(parts, sizes)])), index=index)
+        elif kind == "date":
+            if not all(isinstance(d, np.dtype) and d.kind == "M" for d in dtypes):
+                return None
+            columns[name] = pd.Series(np.concatenate([
+                np.full(n, np.datetime64("NaT", "us")) if p is None
+                else p.to_numpy().astype(_MICROSECONDS) for p, n in zip(parts, sizes)]),
+                index=index)
+        else:
+            if not dtypes <= {np.dtype(object), _TEXT}:
+                return None
+            columns[name] = object_column(np.concatenate([
+                np.full(n, None) if p is None else p.to_numpy(dtype=object)
+                for p, n in zip(parts, sizes)]), index)
+    for name in EXTRA_COLUMNS:  # kept as pd.concat joins them, when every frame has them
+        present = sum(name in f for f in frames)
+        if present == len(frames):
+            columns[name] = _joined([f[name] for f in frames], index)
+        elif present:
+            return None
+        else:
+            columns[name] = pd.Series(pd.NA, index=index, dtype=object)
+    columns["difference"] = columns["difference"].fillna(
+        columns["actual"] - columns["expected"]).astype(_INT64)
+    return columns
+
+
+def _joined(parts: list[pd.Series], index: pd.RangeIndex) -> pd.Series:
+    """`pd.concat(parts, ignore_index=True)`; text (str and object) joined in numpy."""
+    dtypes = {p.dtype for p in parts}
+    if not dtypes <= {np.dtype(object), _TEXT}:
+        return pd.concat(parts, ignore_index=True, sort=False)
+    return pd.Series(np.concatenate([p.to_numpy(dtype=object) for p in parts]), index=index,
+                     dtype=dtypes.pop() if len(dtypes) == 1 else object)
+
+
+def _cents(money: pd.Series | None, size: int) -> np.ndarray:
+    if money is None:
+        return np.zeros(size, dtype="int64")
+    return money.to_numpy(dtype="int64", na_value=0)
 
 
 def finalize(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -116,23 +184,29 @@ def finalize(frames: list[pd.DataFrame]) -> pd.DataFrame:
     frames = [f for f in frames if f is not None and len(f)]
     if not frames:
         return empty()
-    df = normalize(pd.concat(frames, ignore_index=True))
-    df["key"] = df["key"].astype(str)
-    df["id"] = make_id(df["type"], df["key"])
+    columns = _stacked(frames)
+    if columns is None:
+        df = normalize(pd.concat(frames, ignore_index=True))
+        columns = {name: df[name] for name in df.columns}
+    key = columns["key"].astype(str)
+    ids = make_id(columns["type"], key)
     # the same problem reported twice (e.g. by two routes) is one finding
-    df = df.drop_duplicates("id", keep="first")
-    rank = df["severity"].map(_SEVERITY_RANK).fillna(len(SEVERITIES))
-    type_rank = df["type"].map({t: i for i, t in enumerate(TYPES)}).fillna(len(TYPES))
-    df = (df.assign(_r=rank, _t=type_rank)
-            .sort_values(["_r", "_t", "source_sheet", "source_row", "id"], kind="mergesort",
-                         na_position="last")
-            .drop(columns=["_r", "_t"]).reset_index(drop=True))
-    return df
+    first = ~ids.duplicated(keep="first")
+    rank = columns["severity"].map(_SEVERITY_RANK).fillna(len(SEVERITIES))
+    type_rank = columns["type"].map({t: i for i, t in enumerate(TYPES)}).fillna(len(TYPES))
+    order = (pd.DataFrame({"_r": rank, "_t": type_rank, "source_sheet": columns["source_sheet"],
+                           "source_row": columns["source_row"], "id": ids},
+                          index=key.index, copy=False)[first]
+             .sort_values(["_r", "_t", "source_sheet", "source_row", "id"], kind="mergesort",
+                          na_position="last")
+             .index.to_numpy())
+    df = pd.DataFrame(columns | {"key": key, "id": ids}, index=key.index, copy=False)
+    return df.take(order).reset_index(drop=True)
 
 
 def severity_by_days(days: pd.Series, medium: int = 30, high: int = 90) -> pd.Series:
     """low up to `medium` days, medium up to `high`, high beyond."""
-    out = pd.Series("low", index=days.index, dtype="object")
-    out[days > medium] = "medium"
-    out[days > high] = "high"
-    return out
+    beyond_high = (days > high).to_numpy(dtype=bool, na_value=False)
+    beyond_medium = (days > medium).to_numpy(dtype=bool, na_value=False)
+    return pd.Series(np.select([beyond_high, beyond_medium], ["high", "medium"], "low"),
+                     index=days.index, dtype=object)

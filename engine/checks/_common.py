@@ -15,6 +15,7 @@ from engine.context import Context
 from engine.money import money_texts
 
 T = TypeVar("T")
+_TEXT = pd.api.types.pandas_dtype("str")  # once: a dtype name costs a registry lookup per use
 
 
 def invoice_fields(t: pd.DataFrame) -> dict[str, pd.Series]:
@@ -97,31 +98,65 @@ def remitted(ctx: Context) -> pd.Series:
 
 
 @per_context
-def _claim_invoice_fields(ctx: Context) -> pd.DataFrame:
-    return invoices_by_key(ctx)[["invoice", "patient", "patient_id", "payer", "service_date"]]
+def _claim_invoice_fields(ctx: Context) -> tuple[pd.Index, dict]:
+    """The invoice keys, and the invoice columns claim_fields reads as arrays in the same order."""
+    by_key = invoices_by_key(ctx)
+    return by_key.index, {name: by_key[name].array
+                          for name in ("invoice", "patient", "patient_id", "payer", "service_date")}
 
 
 def claim_fields(claims: pd.DataFrame, ctx: Context) -> dict[str, pd.Series]:
     """Claim, Invoice, Trace, Payer, Patient, Service date and Source of remitted claim rows."""
-    inv = (_claim_invoice_fields(ctx).reindex(claims["invoice_key"].to_numpy())
-           .set_axis(claims.index))
+    keys, columns = _claim_invoice_fields(ctx)
+    at = keys.get_indexer(claims["invoice_key"])  # -1: no such invoice, so missing
+    inv = {name: values.take(at, allow_fill=True) for name, values in columns.items()}
+
+    def series(values, name: str) -> pd.Series:
+        return pd.Series(values, index=claims.index, name=name)
     return {
         "claim": claims["claim"],
-        "invoice": inv["invoice"],
+        "invoice": series(inv["invoice"], "invoice"),
         "trace": claims["trace"],
-        "payer": claims["payer"].fillna(inv["payer"]),
-        "patient": inv["patient"].fillna(inv["patient_id"]).fillna(claims["patient"]),
-        "service_date": claims["service_date"].fillna(inv["service_date"]),
+        "payer": series(_first_present(claims["payer"].array, inv["payer"]), "payer"),
+        "patient": series(_first_present(inv["patient"], inv["patient_id"],
+                                         claims["patient"].array), "patient"),
+        "service_date": series(_first_present(claims["service_date"].array,
+                                              inv["service_date"]), "service_date"),
         "source": claims["source"],
         "source_sheet": claims["file"],
         "source_row": claims["segment"],
     }
 
 
-def claim_key(claims: pd.DataFrame, suffix: str = "") -> pd.Series:
+def _first_present(values, *fallbacks):
+    """`values.fillna(fallback)...` of same-length arrays, without building a Series for each."""
+    out = values
+    for fallback in fallbacks:
+        if out.dtype != fallback.dtype:
+            out = pd.Series(out).fillna(pd.Series(fallback)).array
+            continue
+        missing = out.isna()
+        if missing.any():
+            out = out.copy()
+            out[missing] = fallback[missing]
+    return out.copy() if out is values else out  # not a view of the caller's table
+
+
+def claim_key(claims: pd.DataFrame, suffix: str | pd.Series = "") -> pd.Series:
     """Stable identity of a remitted claim: trace, claim number and status, not the file name."""
-    return (claims["trace_key"].fillna("").astype(str) + "|" + claims["claim_key"].fillna("").astype(str)
-            + "|" + claims["status"].fillna("").astype(str) + suffix)
+    key = (_texts(claims["trace_key"]) + "|" + _texts(claims["claim_key"]) + "|"
+           + _texts(claims["status"]))
+    if isinstance(suffix, str):
+        return pd.Series(key + suffix, index=claims.index, dtype=_TEXT)
+    return pd.Series(key, index=claims.index, dtype=_TEXT) + suffix
+
+
+def _texts(column: pd.Series) -> np.ndarray:
+    """`column.fillna("").astype(str)` as an array of Python str, in numpy rather than pandas."""
+    if column.dtype == _TEXT:
+        values = column.to_numpy(dtype=object)
+        return np.where(pd.isna(values), "", values)
+    return column.fillna("").astype(str).to_numpy(dtype=object)
 
 
 def remit_claims(ctx) -> pd.DataFrame:
@@ -142,7 +177,7 @@ def deposit_column(ctx, index: pd.Series, column: str) -> pd.Series:
     deposits = ctx.table("Deposits")
     if column in deposits:
         return index.map(deposits[column])
-    return pd.Series(None, index=index.index, dtype="object")
+    return pd.Series(None, index=index.index, dtype=object)
 
 
 _LINE_SAYS = (  # one row, several rows
@@ -165,26 +200,40 @@ def unreadable_note(ctx, invoices: pd.DataFrame) -> pd.Series:
     """For each invoice row of `invoices` (invoice_totals rows), a sentence when rows that could
     not be read belong to it — a line of the invoice, or a payment naming its invoice or claim
     number in any column — because its balance leaves them out until they are corrected; else ""."""
-    out = pd.Series("", index=invoices.index, dtype="object")
+    out = pd.Series("", index=invoices.index, dtype=object)
     if not ctx.left_out:
         return out
-    numbers = pd.concat([pd.DataFrame({"invoice_key": invoices["invoice_key"].to_numpy(),
-                                       "key": invoices[k].to_numpy(dtype=object)})
-                         for k in ("invoice_key", "claim_key")], ignore_index=True).dropna()
+    invoice_keys = invoices["invoice_key"].to_numpy(dtype=object)
+    numbers = [invoice_keys, invoices["claim_key"].to_numpy(dtype=object)]
     for sheet, fields, says in (("Invoices", ("invoice_key",), _LINE_SAYS),
                                 ("Payments", ("invoice_key", "claim_key", "reference_key"),
                                  _PAYMENT_SAYS)):
         rows = ctx.left_out.get(sheet)
         if rows is None or rows.empty:
             continue
-        named = pd.concat([pd.DataFrame({"key": rows[f].to_numpy(dtype=object),
-                                         "source": rows["source"].to_numpy(dtype=object)})
-                           for f in fields], ignore_index=True).dropna()
-        pairs = numbers.merge(named, on="key").drop_duplicates(["invoice_key", "source"])
-        if pairs.empty:
+        sources = _sources_by_number(rows, fields)
+        if not sources:
             continue
-        grouped = pairs.groupby("invoice_key", sort=False)["source"]
-        text = grouped.agg(_listing) + grouped.size().gt(1).map({False: says[0], True: says[1]})
+        # the few unreadable rows are looked up from the invoices, in the order of the invoices
+        sources_by_invoice: dict[object, list[str]] = {}
+        for number in numbers:
+            for at in np.flatnonzero(pd.Index(number).isin(list(sources)) & pd.notna(invoice_keys)):
+                sources_by_invoice.setdefault(invoice_keys[at], []).extend(sources[number[at]])
+        if not sources_by_invoice:
+            continue
+        text = {key: _listing(found) + says[len(set(found)) > 1]
+                for key, found in sources_by_invoice.items()}
         note = invoices["invoice_key"].map(text)
         out = out + np.where(note.notna(), " " + note.fillna(""), "")
     return out
+
+
+def _sources_by_number(rows: pd.DataFrame, fields: tuple[str, ...]) -> dict[object, list[str]]:
+    """The sources of unreadable `rows` under each number they name in one of `fields`."""
+    source = rows["source"].to_numpy(dtype=object)
+    found: dict[object, list[str]] = {}
+    for field in fields:
+        number = rows[field].to_numpy(dtype=object)
+        for at in np.flatnonzero(pd.notna(number) & pd.notna(source)):
+            found.setdefault(number[at], []).append(source[at])
+    return found

@@ -27,12 +27,12 @@ ACTIONS = {
 
 def _reason(groups: pd.Series, codes: pd.Series) -> pd.Series:
     return pd.Series([reason_text(g, c) if isinstance(c, str) else None
-                      for g, c in zip(groups, codes)], index=groups.index, dtype="object")
+                      for g, c in zip(groups, codes)], index=groups.index, dtype=object)
 
 
 def _category(codes: pd.Series) -> pd.Series:
     return pd.Series([denial_category(c) if isinstance(c, str) else "other" for c in codes],
-                     index=codes.index, dtype="object")
+                     index=codes.index, dtype=object)
 
 
 def check(ctx: Context) -> pd.DataFrame:
@@ -53,7 +53,7 @@ def check(ctx: Context) -> pd.DataFrame:
                             + ")" + (" for " + cat + " reasons").where(reason.notna(), "")
                             + "; nothing was paid."),
             "action": cat.map(ACTIONS),
-        }))
+        }, index=c.index, copy=False))
     lines = ctx.remits.get("lines", pd.DataFrame())
     if len(lines) and "denied" in lines:
         ln = lines[lines["denied"] & lines["invoice_key"].notna()]
@@ -78,5 +78,5 @@ def check(ctx: Context) -> pd.DataFrame:
                                 + ln["cpt"].fillna("?") + " line (" + money(ln["charge_cents"])
                                 + ") for " + cat + " reasons."),
                 "action": cat.map(ACTIONS),
-            }))
+            }, index=ln.index, copy=False))
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()

@@ -39,12 +39,15 @@ def _remitted_twice(ctx: Context) -> pd.DataFrame:
                        "trace_key", "trace"]]
     paid = paid.sort_values(["transaction_index", "segment"], kind="mergesort")
     same = ["claim_key", "payer_key", "status"]
-    again = paid[paid.duplicated(same, keep="first")
-                 & (paid["trace_key"] != paid.groupby(same)["trace_key"].transform("first"))]
+    repeated = paid.duplicated(same, keep="first")
+    if not repeated.any():
+        return pd.DataFrame()
+    first_trace_key = paid.groupby(same)["trace_key"].transform("first")
+    again = paid[repeated & (paid["trace_key"] != first_trace_key)]
     if again.empty:
         return pd.DataFrame()
     first = paid.drop_duplicates(same).set_index(same)
-    idx = pd.MultiIndex.from_frame(again[same].astype("object"))
+    idx = pd.MultiIndex.from_frame(again[same].astype(object))
     second = claims.loc[again.index]
     first_trace = pd.Series(first["trace"].reindex(idx).to_numpy(), index=second.index)
     return pd.DataFrame({
@@ -56,7 +59,7 @@ def _remitted_twice(ctx: Context) -> pd.DataFrame:
                         + first_trace.fillna("an earlier remittance") + "."),
         "action": "Expect the payer to recoup the second payment; post it as a credit until then "
                   "or refund it.",
-    })
+    }, index=second.index, copy=False)
 
 
 def _posted_twice(ctx: Context) -> pd.DataFrame:
@@ -71,18 +74,20 @@ def _posted_twice(ctx: Context) -> pd.DataFrame:
     candidates = p.loc[duplicate | amount.isin(amount[duplicate]),
                        ["payer_key", "amount_cents", "reference_key", "invoice_key", "claim_key",
                         "duplicate", "date", "row", "payment", "source"]]
+    same = ["_payer", "_amount", "_ref", "_target"]
     group = pd.DataFrame({"_payer": candidates["payer_key"].fillna(""),
                           "_amount": candidates["amount_cents"],
                           "_ref": candidates["reference_key"],
-                          "_target": candidates["invoice_key"].fillna(candidates["claim_key"])})
-    same = ["_payer", "_amount", "_ref", "_target"]
-    again = candidates["duplicate"]
-    order = candidates.loc[~again, ["date", "row", "payment", "source"]]
-    originals = (group[~again].assign(**order)
-                 .sort_values(["date", "row"], kind="mergesort")
+                          "_target": candidates["invoice_key"].fillna(candidates["claim_key"]),
+                          **{name: candidates[name]
+                             for name in ("date", "row", "payment", "source")}},
+                         index=candidates.index, copy=False)
+    again = candidates["duplicate"].to_numpy()
+    originals = (group[~again].sort_values(["date", "row"], kind="mergesort")
                  .drop_duplicates(same))
-    first = group[again].merge(originals[same + ["payment", "source"]], on=same, how="left")
-    d = p[duplicate].assign(**group[again], payment_first=first["payment"].to_numpy(),
+    repeats = group.loc[again, same]
+    first = repeats.merge(originals[same + ["payment", "source"]], on=same, how="left")
+    d = p[duplicate].assign(**repeats, payment_first=first["payment"].to_numpy(),
                             source_first=first["source"].to_numpy())
     return pd.DataFrame({
         "type": TYPE,
@@ -100,4 +105,4 @@ def _posted_twice(ctx: Context) -> pd.DataFrame:
                         + d["source_first"].fillna("") + ") on the same invoice."),
         "action": "If the money arrived once, void the second posting; if it arrived twice, "
                   "refund or re-apply the extra payment.",
-    })
+    }, index=d.index, copy=False)

@@ -52,4 +52,4 @@ def check(ctx: Context) -> pd.DataFrame:
             True: "Bill the patient for the remaining balance or set up a payment plan.",
             False: "Bill the remaining balance to the patient or secondary payer, or write it off "
                    "if it is not collectable."}),
-    })
+    }, index=hit.index, copy=False)

@@ -29,4 +29,4 @@ def check(ctx: Context) -> pd.DataFrame:
                         + " and assigned " + money(v["pr_cents"]) + " to the patient: "
                         + money(short) + " short."),
         "action": "Send the payer a reimbursement request (or appeal) citing the contracted rate.",
-    })
+    }, index=hit.index, copy=False)

@@ -5,7 +5,14 @@ import weakref
 
 import pandas as pd
 
-from engine.checks._common import invoices_by_key, per_context, remitted
+from engine.checks._common import (
+    claim_fields,
+    claim_key,
+    invoices_by_key,
+    per_context,
+    remitted,
+    unreadable_note,
+)
 from engine.context import Context
 from engine.settings import Settings
 
@@ -60,3 +67,62 @@ def test_remitted_marks_the_invoices_with_a_remitted_claim():
                           applications=ctx.applications, match_candidates=ctx.match_candidates,
                           remits={"claims": claims})
     assert list(remitted(with_remits)) == [False, False, True]
+
+
+def _with(ctx, **fields):
+    return Context(**{**{f: getattr(ctx, f) for f in ("as_of", "settings", "tables",
+                                                      "invoice_totals", "payments", "applications",
+                                                      "match_candidates")}, **fields})
+
+
+def test_unreadable_note_names_every_source_once_in_the_order_found():
+    invoices = pd.DataFrame({"invoice_key": ["A", "B", "C"], "claim_key": ["CA", None, "CC"]},
+                            index=[5, 6, 7])
+    payments = pd.DataFrame({"invoice_key": ["A", None, "A", "Z"],
+                             "claim_key": [None, "CA", None, None],
+                             "reference_key": [None, None, "CC", None],
+                             "source": ["Payments row 9", "Payments row 3", "Payments row 9",
+                                        "Payments row 4"]})
+    lines = pd.DataFrame({"invoice_key": ["B", None], "source": ["Invoices row 2", "Invoices row 8"]})
+    ctx = _with(_ctx(["A", "B", "C"]), left_out={"Payments": payments, "Invoices": lines})
+    note = unreadable_note(ctx, invoices)
+    assert list(note.index) == [5, 6, 7] and note.dtype == object
+    assert note[5] == (" Payments row 9 and Payments row 3 name this invoice but could not be read,"
+                       " so their money is not counted until they are corrected.")
+    assert note[6] == (" Invoices row 2 of this invoice could not be read, so its amount is not"
+                       " counted until it is corrected.")
+    assert note[7].startswith(" Payments row 9 names this invoice")
+    assert list(unreadable_note(_ctx(["A"]), invoices)) == ["", "", ""]
+
+
+def test_claim_fields_fall_back_to_the_invoice_and_mark_unknown_invoices_missing():
+    totals = pd.DataFrame({"invoice_key": ["A", "B"], "invoice": ["a", "b"],
+                           "patient": [None, "Bo"], "patient_id": ["P1", "P2"],
+                           "payer": ["Aetna", "Cigna"],
+                           "service_date": pd.to_datetime(["2026-01-02", "2026-01-03"])})
+    ctx = _with(_ctx(["A", "B"]), invoice_totals=totals)
+    claims = pd.DataFrame({"invoice_key": ["B", "X", "A"], "claim": ["c1", "c2", "c3"],
+                           "trace": ["t", "t", "t"], "payer": [None, "Humana", None],
+                           "patient": ["Cl", "Cx", None],
+                           "service_date": pd.to_datetime([None, "2026-02-01", None]),
+                           "source": ["s", "s", "s"], "file": ["f", "f", "f"],
+                           "segment": [1, 2, 3]}, index=[10, 11, 12])
+    fields = claim_fields(claims, ctx)
+    assert all(list(v.index) == [10, 11, 12] for v in fields.values())
+    assert fields["invoice"].tolist()[::2] == ["b", "a"] and pd.isna(fields["invoice"][11])
+    assert fields["payer"].tolist() == ["Cigna", "Humana", "Aetna"]
+    assert fields["patient"].tolist() == ["Bo", "Cx", "P1"]
+    assert fields["service_date"].tolist() == list(pd.to_datetime(["2026-01-03", "2026-02-01",
+                                                                    "2026-01-02"]))
+    assert claims["payer"].isna().sum() == 2  # the claims table itself is left alone
+
+
+def test_claim_key_joins_trace_claim_and_status_with_a_suffix():
+    claims = pd.DataFrame({"trace_key": ["T1", None], "claim_key": ["C1", "C2"],
+                           "status": ["1", "22"]}, index=[3, 4])
+    assert claim_key(claims).tolist() == ["T1|C1|1", "|C2|22"]
+    assert claim_key(claims, "|pr").tolist() == ["T1|C1|1|pr", "|C2|22|pr"]
+    lines = pd.Series(["|a", "|b"], index=[3, 4])
+    assert claim_key(claims, lines).tolist() == ["T1|C1|1|a", "|C2|22|b"]
+    numbers = claims.assign(status=pd.Series([1, 22], index=[3, 4]))  # not text: as astype(str)
+    assert claim_key(numbers).tolist() == ["T1|C1|1", "|C2|22"]
