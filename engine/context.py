@@ -48,6 +48,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from engine.settings import Settings
@@ -71,3 +72,42 @@ class Context:
 
     def table(self, name: str) -> pd.DataFrame:
         return self.tables.get(name, pd.DataFrame())
+
+    def unreadable_rows(self, invoices: pd.DataFrame) -> dict[str, dict[object, list[str]]]:
+        """By sheet ("Invoices", "Payments"), the sources of left-out rows that belong to each
+        invoice of `invoices` (invoice_totals rows), by invoice_key: a line of the invoice, or a
+        payment naming its invoice or claim number in any column. Its balance leaves them out
+        until they are corrected, so what it says the patient or payer owes may be wrong."""
+        found: dict[str, dict[object, list[str]]] = {}
+        if not self.left_out:
+            return found
+        invoice_keys = invoices["invoice_key"].to_numpy(dtype=object)
+        numbers = [invoice_keys, invoices["claim_key"].to_numpy(dtype=object)]
+        for sheet, fields in (("Invoices", ("invoice_key",)),
+                              ("Payments", ("invoice_key", "claim_key", "reference_key"))):
+            rows = self.left_out.get(sheet)
+            if rows is None or rows.empty:
+                continue
+            sources = _sources_by_number(rows, fields)
+            if not sources:
+                continue
+            # the few unreadable rows are looked up from the invoices, in the invoices' order
+            by_invoice: dict[object, list[str]] = {}
+            for number in numbers:
+                for at in np.flatnonzero(pd.Index(number).isin(list(sources))
+                                         & pd.notna(invoice_keys)):
+                    by_invoice.setdefault(invoice_keys[at], []).extend(sources[number[at]])
+            if by_invoice:
+                found[sheet] = by_invoice
+        return found
+
+
+def _sources_by_number(rows: pd.DataFrame, fields: tuple[str, ...]) -> dict[object, list[str]]:
+    """The sources of unreadable `rows` under each number they name in one of `fields`."""
+    source = rows["source"].to_numpy(dtype=object)
+    found: dict[object, list[str]] = {}
+    for name in fields:
+        number = rows[name].to_numpy(dtype=object)
+        for at in np.flatnonzero(pd.notna(number) & pd.notna(source)):
+            found.setdefault(number[at], []).append(source[at])
+    return found

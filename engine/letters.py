@@ -7,6 +7,9 @@
 - A **patient statement** for each patient with a balance the patient owes: PATIENT_RESPONSIBILITY
   findings (the payer assigned a share to the patient) and OVERDUE / SHORT_PAID findings on
   self-pay invoices (an insurance invoice nobody paid is a claim to chase, not a patient bill).
+  An invoice with rows that could not be read (a line, or a payment naming it) is left off its
+  statement and listed on the index instead, naming those rows: its balance is not known until
+  they are corrected, and a patient is not sent a bill that may be wrong.
 
 Data is computed here; the wording lives in `templates/letters/` (`appeal.html.j2`,
 `statement.html.j2`, `_page.html.j2` for the page and print style). Staff change the wording by
@@ -58,6 +61,7 @@ class Letters:
     files: list[Path] = field(default_factory=list)
     appeals: int = 0
     statements: int = 0
+    held: int = 0  # statements not written: rows of their invoice could not be read
     pdf: Path | None = None
 
 
@@ -193,12 +197,23 @@ def appeal_data(result: Result) -> list[dict]:
 # ------------------------------------------------------------------------------------- statements
 def statement_data(result: Result) -> list[dict]:
     """One dict per patient owing a balance (template `statement.html.j2`)."""
+    return _statements(result)[0]
+
+
+def held_statements(result: Result) -> list[dict]:
+    """Invoices a statement would bill but rows that could not be read belong to (a line of it,
+    or a payment naming it): until they are corrected its balance is not known, and a patient is
+    not sent a bill that may be wrong. One dict per invoice: invoice, sources (which rows)."""
+    return _statements(result)[1]
+
+
+def _statements(result: Result) -> tuple[list[dict], list[dict]]:
     ctx = result.ctx
     f = result.findings
     t = ctx.invoice_totals.set_index("invoice_key")
     f = f[f["type"].isin(STATEMENT_TYPES) & f["invoice"].notna()]
     if f.empty:
-        return []
+        return [], []
     keys = pd.Series([k for k in t.index], index=t["invoice"].astype(str).to_numpy())
     keys = keys[~keys.index.duplicated()]
     wanted: dict[str, list[str]] = {}
@@ -215,6 +230,17 @@ def statement_data(result: Result) -> list[dict]:
         wanted.setdefault(str(who), [])
         if key not in wanted[str(who)]:
             wanted[str(who)].append(key)
+    billed = ctx.invoice_totals[ctx.invoice_totals["invoice_key"].isin(
+        [k for keys in wanted.values() for k in keys])]
+    unknown: dict[object, list[str]] = {}
+    for by_invoice in ctx.unreadable_rows(billed).values():
+        for key, sources in by_invoice.items():
+            unknown.setdefault(key, []).extend(sources)
+    held = [{"invoice": t.loc[key, "invoice"], "sources": list(dict.fromkeys(sources))}
+            for key, sources in unknown.items()]
+    held.sort(key=lambda h: str(h["invoice"]))
+    wanted = {who: kept for who, keys in wanted.items()
+              if (kept := [k for k in keys if k not in unknown])}
     lines_of = ctx.tables.get("Invoices", pd.DataFrame())
     out = []
     for who, inv_keys in wanted.items():
@@ -243,7 +269,7 @@ def statement_data(result: Result) -> list[dict]:
                     "invoices": rows, "total": sum(r["balance"] for r in rows),
                     "pay_by": ctx.as_of + pd.Timedelta(days=30)})
     out.sort(key=lambda d: d["code"])
-    return out
+    return out, held
 
 
 # ------------------------------------------------------------------------------------- writing
@@ -277,7 +303,8 @@ def write_letters(result: Result, folder: Path, *, redacted: bool = False, pdf: 
         name = f"appeal-{_slug(a['claim'])}.html"
         bodies.append((name, f"{a['kind'].capitalize()} — {a['payer']}, claim {a['claim']}", body))
         out.appeals += 1
-    for s in statement_data(result):
+    statements, held = _statements(result)
+    for s in statements:
         s = scrub(s)
         body = statement_t.render(letter=s, **common)
         bodies.append((f"statement-{s['code']}.html",
@@ -290,7 +317,9 @@ def write_letters(result: Result, folder: Path, *, redacted: bool = False, pdf: 
         out.files.append(path)
     index = folder / "index.html"
     _atomic_text(index, page_t.render(title=f"Letters — {common['practice']['name']}",
-                                      bodies=[], index=[(n, t) for n, t, _b in bodies], **common))
+                                      bodies=[], index=[(n, t) for n, t, _b in bodies],
+                                      held=held, **common))
+    out.held = len(held)
     out.files.append(index)
     if pdf and bodies:
         out.pdf = folder / "letters.pdf"

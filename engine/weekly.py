@@ -160,6 +160,8 @@ def _reconcile_book(job: Job, started: float) -> BookResult:
     summary = (f"{book.name}: {len(current)} findings ({c['new']} new, {c['open']} still open, "
                f"{c['reopened']} reopened, {c['resolved']} resolved since last week)"
                + (f"; {letters.appeals} appeals, {letters.statements} statements" if letters else "")
+               + (f" ({letters.held} held back until unreadable rows are corrected)"
+                  if letters and letters.held else "")
                + (f"; {written.sibling_reason}" if written.sibling_reason else ""))
     return BookResult(book.name, "done", summary=summary, record=record, counts=c,
                       files=out_files + ([str(letters.folder)] if letters else []),

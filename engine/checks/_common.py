@@ -198,42 +198,13 @@ def _listing(sources: pd.Series) -> str:
 
 def unreadable_note(ctx, invoices: pd.DataFrame) -> pd.Series:
     """For each invoice row of `invoices` (invoice_totals rows), a sentence when rows that could
-    not be read belong to it — a line of the invoice, or a payment naming its invoice or claim
-    number in any column — because its balance leaves them out until they are corrected; else ""."""
+    not be read belong to it (`Context.unreadable_rows`), because its balance leaves them out
+    until they are corrected; else ""."""
     out = pd.Series("", index=invoices.index, dtype=object)
-    if not ctx.left_out:
-        return out
-    invoice_keys = invoices["invoice_key"].to_numpy(dtype=object)
-    numbers = [invoice_keys, invoices["claim_key"].to_numpy(dtype=object)]
-    for sheet, fields, says in (("Invoices", ("invoice_key",), _LINE_SAYS),
-                                ("Payments", ("invoice_key", "claim_key", "reference_key"),
-                                 _PAYMENT_SAYS)):
-        rows = ctx.left_out.get(sheet)
-        if rows is None or rows.empty:
-            continue
-        sources = _sources_by_number(rows, fields)
-        if not sources:
-            continue
-        # the few unreadable rows are looked up from the invoices, in the order of the invoices
-        sources_by_invoice: dict[object, list[str]] = {}
-        for number in numbers:
-            for at in np.flatnonzero(pd.Index(number).isin(list(sources)) & pd.notna(invoice_keys)):
-                sources_by_invoice.setdefault(invoice_keys[at], []).extend(sources[number[at]])
-        if not sources_by_invoice:
-            continue
+    for sheet, sources_by_invoice in ctx.unreadable_rows(invoices).items():
+        says = _LINE_SAYS if sheet == "Invoices" else _PAYMENT_SAYS
         text = {key: _listing(found) + says[len(set(found)) > 1]
                 for key, found in sources_by_invoice.items()}
         note = invoices["invoice_key"].map(text)
         out = out + np.where(note.notna(), " " + note.fillna(""), "")
     return out
-
-
-def _sources_by_number(rows: pd.DataFrame, fields: tuple[str, ...]) -> dict[object, list[str]]:
-    """The sources of unreadable `rows` under each number they name in one of `fields`."""
-    source = rows["source"].to_numpy(dtype=object)
-    found: dict[object, list[str]] = {}
-    for field in fields:
-        number = rows[field].to_numpy(dtype=object)
-        for at in np.flatnonzero(pd.notna(number) & pd.notna(source)):
-            found.setdefault(number[at], []).append(source[at])
-    return found

@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from builders import INVOICE_HEADER, reconcile_rows
+from builders import INVOICE_HEADER, PAYMENT_HEADER, reconcile_rows
 from engine.history import PriorRun, compare, finding_rows
-from engine.letters import appeal_data, statement_data, write_letters
+from engine.letters import appeal_data, held_statements, statement_data, write_letters
 from engine.report import render_html, report_data, write_report
 from engine.results import build_report
 from engine.runner import run_workbook
@@ -122,7 +122,8 @@ def test_letters(demo, tmp_path):
     statements = statement_data(result)
     assert statements and all(s["total"] > 0 for s in statements)
     ptr = f[f["type"] == "PATIENT_RESPONSIBILITY"]
-    assert set(ptr["invoice"]) <= {i["invoice"] for s in statements for i in s["invoices"]}
+    assert set(ptr["invoice"]) <= ({i["invoice"] for s in statements for i in s["invoices"]}
+                                   | {h["invoice"] for h in held_statements(result)})
     out = write_letters(result, tmp_path / "letters")
     assert out.appeals == len(appeals) and out.statements == len(statements)
     some = next(a for a in appeals if a["kind"] == "appeal")
@@ -139,6 +140,30 @@ def test_letters(demo, tmp_path):
     write_letters(result, tmp_path / "custom-out", templates=custom)
     one = next((tmp_path / "custom-out").glob("statement-*.html")).read_text()
     assert "OUR OWN WORDING $" in one
+
+
+def test_no_statement_bills_an_invoice_whose_rows_could_not_be_read(tmp_path):
+    """INV-1's only payment row has an amount nobody can read: the balance may be $0, so its
+    patient gets no bill until the row is corrected; INV-2 is billed as usual."""
+    result = reconcile_rows({
+        "Invoices": [INVOICE_HEADER,
+                     ["INV-1", "P1", "Ann Lee", dt.date(2025, 12, 1), dt.date(2025, 12, 1),
+                      "Self-pay", 100.0],
+                     ["INV-2", "P1", "Ann Lee", dt.date(2025, 12, 3), dt.date(2025, 12, 3),
+                      "Self-pay", 80.0]],
+        "Payments": [PAYMENT_HEADER,
+                     ["PAY-1", dt.date(2026, 1, 5), "INV-1", "P1", "Self-pay", "card", "", "TBD"]]})
+    overdue = result.findings[result.findings["type"] == "OVERDUE"]
+    assert set(overdue["invoice"]) == {"INV-1", "INV-2"}
+    (statement,) = statement_data(result)
+    assert [i["invoice"] for i in statement["invoices"]] == ["INV-2"]
+    assert statement["total"] == 8000
+    assert held_statements(result) == [{"invoice": "INV-1", "sources": ["Payments row 2"]}]
+    out = write_letters(result, tmp_path / "letters")
+    assert (out.statements, out.held) == (1, 1)
+    index = (tmp_path / "letters" / "index.html").read_text()
+    assert "Statements not written yet" in index and "Invoice INV-1: Payments row 2" in index
+    assert "Ann Lee" in index and "INV-1" not in index.split("Statements not written")[0]
 
 
 def test_redaction_everywhere(demo, tmp_path):
