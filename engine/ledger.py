@@ -19,30 +19,35 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
     difference), and the contractual reductions on the remittance are its adjustments in place
     of write-offs posted in the payer's name; the practice's own write-offs still count.
     """
-    apps = applications.merge(payments[["kind", "payer_adjustment", "date", "row"]],
-                              left_on="payment_index", right_index=True)
-    # every per-invoice figure groups on invoice numbers: string keys are costly to group
-    apps = apps.sort_values(["date", "row"], kind="mergesort")
-    invoice, keys = pd.factorize(apps["invoice_key"])  # -1: no invoice key
-    known = invoice >= 0
-    applied = apps["applied_cents"].to_numpy(dtype="int64")
-    kind = apps["kind"].to_numpy(dtype=object)
-    by_invoice = pd.DataFrame({
-        "insurance": np.where(kind == "insurance", applied, 0),
-        "patient": np.where(kind == "patient", applied, 0),
-        "adjustment": np.where(kind == "adjustment", applied, 0),
-        "by_payer": np.where(apps["payer_adjustment"].to_numpy(dtype=bool), applied, 0),
-        "confidence": apps["confidence"].to_numpy(dtype="float64"),
-        "payment_index": apps["payment_index"].to_numpy(),
-    })[known].groupby(invoice[known])
-    per = by_invoice[["insurance", "patient", "adjustment", "by_payer"]].sum()
-    per["confidence"] = by_invoice["confidence"].min()
-    per["last_payment"] = by_invoice["payment_index"].last()
+    # in posting order (date, then row) of the payments; positions, so no merged frame is built
+    payment_at = payments.index.get_indexer(applications["payment_index"])
+    posted = np.flatnonzero(payment_at >= 0)
+    posted = posted[np.lexsort((payments["row"].to_numpy()[payment_at[posted]],
+                                payments["date"].to_numpy()[payment_at[posted]]))]
+    payment_at = payment_at[posted]
+    # every per-invoice figure sums on invoice numbers: string keys are costly to group
+    invoice, keys = pd.factorize(applications["invoice_key"].iloc[posted])  # -1: no invoice key
+    known = np.flatnonzero(invoice >= 0)
+    at_known = invoice[known]
+    applied = applications["applied_cents"].to_numpy(dtype="int64")[posted][known]
+    kind = payments["kind"].to_numpy(dtype=object)[payment_at[known]]
+    by_payer = payments["payer_adjustment"].to_numpy(dtype=bool)[payment_at[known]]
+    per = {}
+    for column, rows in (("insurance", kind == "insurance"), ("patient", kind == "patient"),
+                         ("adjustment", kind == "adjustment"), ("by_payer", by_payer)):
+        per[column] = np.zeros(len(keys), dtype="int64")
+        np.add.at(per[column], at_known, np.where(rows, applied, 0))
+    per["confidence"] = np.full(len(keys), np.nan)  # the lowest; NaN counts only where all are
+    np.fmin.at(per["confidence"], at_known,
+               applications["confidence"].to_numpy(dtype="float64")[posted][known])
+    last = np.zeros(len(keys), dtype="int64")  # each invoice's last application, in posting order
+    np.maximum.at(last, at_known, known)
+    per["last_payment"] = applications["payment_index"].to_numpy()[posted][last]
     at = keys.get_indexer(invoices["invoice_key"])
     found = at >= 0
 
     def take(column: str, missing=0) -> np.ndarray:
-        values = per[column].to_numpy()[np.where(found, at, 0)] if len(per) else \
+        values = per[column][np.where(found, at, 0)] if len(keys) else \
             np.zeros(len(at), dtype=per[column].dtype)
         return np.where(found, values, missing)
 
@@ -71,9 +76,9 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
         out["denied"] = False
     out["paid_cents"] = (out["insurance_paid_cents"] + out["patient_paid_cents"]).astype("Int64")
     out["balance_cents"] = (out["billed_cents"] - out["paid_cents"] - out["adjusted_cents"]).astype("Int64")
-    methods = _joined_methods(apps["method"], invoice, keys)
-    last_payment = per["last_payment"].set_axis(keys)
-    mapped = len(per) > 0 and len(out) > 0  # else Series.map, for its dtypes when nothing maps
+    methods = _joined_methods(applications["method"].iloc[posted], invoice, keys)
+    last_payment = pd.Series(per["last_payment"], index=keys, copy=False)
+    mapped = len(keys) > 0 and len(out) > 0  # else Series.map, for its dtypes when nothing maps
     out["match_method"] = (methods.array.take(at, allow_fill=True) if mapped
                            else out["invoice_key"].map(methods))
     out["match_confidence"] = take("confidence", np.nan).astype("float64")

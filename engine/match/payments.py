@@ -181,12 +181,12 @@ def _equal_pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.nd
     return i, j
 
 
-def _same_patient(pay: pd.DataFrame, inv: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _same_patient(pid: np.ndarray, pn: np.ndarray, ipid: np.ndarray,
+                  ipn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions (i, j) of a payment and an invoice of the same patient, as `_patient_match`
-    means it; each pair once."""
-    pid, ipid = pay["patient_id_key"].to_numpy(), inv["patient_id_key"].to_numpy()
+    means it; each pair once (arguments as for `_patient_match`)."""
     by_id = _equal_pairs(pid, ipid)
-    by_name = _equal_pairs(pay["patient_key"].to_numpy(), inv["patient_key"].to_numpy())
+    by_name = _equal_pairs(pn, ipn)
     # a name counts where one side has no ID, so no pair is found both ways
     one_id = pd.isna(pid)[by_name[0]] | pd.isna(ipid)[by_name[1]]
     return (np.concatenate([by_id[0], by_name[0][one_id]]),
@@ -268,56 +268,70 @@ def _amount_block(refs: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame | Non
 def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, refs: pd.DataFrame, names: pd.DataFrame,
                    settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stage 3: references a typo away, blocked by patient and by amount, confirmed by evidence.
-    `inv`: the invoices `names` were made from, in the same order, with their open_cents."""
-    refs = refs[refs["payment_index"].isin(p.index)]
-    refs = refs[refs["key"].str.len() >= 4]
-    if refs.empty:
+    `inv`: the invoices `names` were made from, in the same order, with their open_cents.
+
+    The candidate pairs are kept as arrays of positions (payment in `p`, reference in `refs`,
+    invoice in `inv`): the joins are `_equal_pairs` on integers, in a merge's order."""
+    ref_at = p.index.get_indexer(refs["payment_index"])  # the reference's payment, -1: not in p
+    usable = np.flatnonzero(ref_at >= 0)
+    ref_key = refs["key"].to_numpy()[usable]
+    long_enough = np.strings.str_len(ref_key.astype(str)) >= 4
+    usable, ref_key = usable[long_enough], ref_key[long_enough]
+    if not len(usable):
         return _empty(), _empty()
-    pay = p.loc[refs["payment_index"].unique()]
-    names = pd.DataFrame({
-        "invoice_key": names["invoice_key"], "invoice_at": names["invoice_at"],
-        "inv_key": names["key"],
-        "open_cents": inv["open_cents"].to_numpy()[names["invoice_at"].to_numpy()]})
-    at_pay, at_inv = _same_patient(pay, inv)
-    pairs = pd.DataFrame({"payment_index": pay.index[at_pay], "invoice_at": at_inv})
-    pairs = pairs.merge(refs[["payment_index", "key", "field"]], on="payment_index")
-    pairs = pairs.merge(names[["invoice_at", "invoice_key", "inv_key"]], on="invoice_at")
+    ref_at = ref_at[usable]
+    ref_field = refs["field"].to_numpy()[usable]
+    name_at, name_key = names["invoice_at"].to_numpy(), names["key"].to_numpy()
+    amount, open_ = p["amount_cents"].to_numpy(), inv["open_cents"].to_numpy()
+    pid, pn = p["patient_id_key"].to_numpy(), p["patient_key"].to_numpy()
+    ipid, ipn = inv["patient_id_key"].to_numpy(), inv["patient_key"].to_numpy()
+    # patient block: each reference of a payment against the numbers of its patient's invoices
+    pay = pd.unique(ref_at)  # payments with a usable reference, in the order of their first one
+    at_pay, at_inv = _same_patient(pid[pay], pn[pay], ipid, ipn)
+    pair, ref = _equal_pairs(pay[at_pay], ref_at)
+    pair, name = _equal_pairs(at_inv[pair], name_at)
+    ref = ref[pair]
     # plain lists: iterating a pandas string column element by element costs more than the scorer
-    pairs["sim"] = [OSA.normalized_similarity(a, b)
-                    for a, b in zip(pairs["key"].tolist(), pairs["inv_key"].tolist())]
-    refs = refs.assign(amount_cents=pay.loc[refs["payment_index"], "amount_cents"].to_numpy())
-    by_amount = _amount_block(refs, names)
+    sim = [OSA.normalized_similarity(a, b)
+           for a, b in zip(ref_key[ref].tolist(), name_key[name].tolist())]
+    by_amount = _amount_block(
+        pd.DataFrame({"payment_index": refs["payment_index"].to_numpy()[usable], "key": ref_key,
+                      "field": ref_field, "amount_cents": amount[ref_at]}),
+        pd.DataFrame({"invoice_key": names["invoice_key"], "invoice_at": name_at,
+                      "inv_key": name_key, "open_cents": open_[name_at]}))
+    payment, invoice = ref_at[ref], name_at[name]
+    field, sim = ref_field[ref], np.array(sim, dtype="float64")
     if by_amount is not None:
-        pairs = pd.concat([pairs, by_amount], ignore_index=True)
-    pairs = pairs.sort_values("sim", ascending=False, kind="mergesort").drop_duplicates(
-        ["payment_index", "invoice_key"])
-    pairs = pairs[pairs["sim"] >= FUZZY_FLOOR]
-    if pairs.empty:
+        payment = np.concatenate([payment, p.index.get_indexer(by_amount["payment_index"])])
+        invoice = np.concatenate([invoice, by_amount["invoice_at"].to_numpy()])
+        field = np.concatenate([field, by_amount["field"].to_numpy()])
+        sim = np.concatenate([sim, by_amount["sim"].to_numpy()])
+    # each payment and invoice once, by its most similar reference (the first of equals)
+    by_sim = np.argsort(-sim, kind="stable")
+    pair_code = payment[by_sim] * len(inv) + invoice[by_sim]
+    kept = by_sim[~pd.Index(pair_code).duplicated()]
+    kept = kept[sim[kept] >= FUZZY_FLOOR]
+    if not len(kept):
         return _empty(), _empty()
-    pp = p.loc[pairs["payment_index"]]
-    ii = inv.iloc[pairs["invoice_at"].to_numpy()]
-    amount_ok = (pp["amount_cents"].to_numpy() - ii["open_cents"].to_numpy()).__abs__() \
-        <= settings.tolerance_cents
-    patient = _patient_match(pp["patient_id_key"].to_numpy(), pp["patient_key"].to_numpy(),
-                             ii["patient_id_key"].to_numpy(), ii["patient_key"].to_numpy())
-    date_ok = _date_ok(pp["date"].to_numpy(), _starts(ii))
-    pairs["confidence"] = (0.45 * pairs["sim"].to_numpy() + 0.30 * amount_ok
-                           + 0.15 * patient + 0.10 * date_ok).round(4)
-    pairs = pairs.sort_values(["payment_index", "confidence", "invoice_key"],
-                              ascending=[True, False, True], kind="mergesort")
-    payment, confidence = pairs["payment_index"].to_numpy(), pairs["confidence"].to_numpy()
-    first = np.r_[True, payment[1:] != payment[:-1]]  # each payment's best candidate
+    payment, invoice, field, sim = payment[kept], invoice[kept], field[kept], sim[kept]
+    amount_ok = (amount[payment] - open_[invoice]).__abs__() <= settings.tolerance_cents
+    patient = _patient_match(pid[payment], pn[payment], ipid[invoice], ipn[invoice])
+    date_ok = _date_ok(p["date"].to_numpy()[payment], _starts(inv)[invoice])
+    confidence = (0.45 * sim + 0.30 * amount_ok + 0.15 * patient + 0.10 * date_ok).round(4)
+    invoice_key = inv["invoice_key"].to_numpy()[invoice]
+    payment_index = p.index.to_numpy()[payment]
+    order = np.lexsort((pd.factorize(invoice_key, sort=True)[0], -confidence, payment_index))
+    payment_index, confidence = payment_index[order], confidence[order]
+    first = np.r_[True, payment_index[1:] != payment_index[:-1]]  # each payment's best candidate
     has_second = np.r_[~first[1:], False]  # the next row is the same payment's runner-up
     runner_up = np.where(has_second, np.r_[confidence[1:], 0.0], 0.0)[first]
-    best = pairs[first]
-    clear = best["confidence"].to_numpy() - runner_up >= 0.05
-    ok = (best["confidence"].to_numpy() >= settings.match_threshold) & clear
+    best = order[first]
+    clear = confidence[first] - runner_up >= 0.05
+    ok = (confidence[first] >= settings.match_threshold) & clear
     first = pd.DataFrame({
-        "payment_index": best["payment_index"].to_numpy(),
-        "invoice_key": best["invoice_key"].to_numpy(),
-        "applied_cents": p.loc[best["payment_index"], "amount_cents"].to_numpy(),
-        "method": ("fuzzy " + best["field"]).to_numpy(), "confidence": best["confidence"].to_numpy(),
-        "recorded_invoice_key": None})
+        "payment_index": payment_index[first], "invoice_key": invoice_key[best],
+        "applied_cents": amount[payment[best]], "method": "fuzzy " + field[best],
+        "confidence": confidence[first], "recorded_invoice_key": None})
     return first[ok], first[~ok]
 
 
@@ -325,56 +339,66 @@ def _evidence_matches(p: pd.DataFrame, inv: pd.DataFrame,
                       settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stage 4: same patient, amount and date; one invoice or a unique subset of open invoices.
     `inv` carries each invoice's open_cents."""
-    inv = inv[inv["open_cents"].to_numpy() > 0]
-    at_pay, at_inv = _same_patient(p, inv)
+    open_ = inv["open_cents"].to_numpy(dtype="int64")
+    is_open = np.flatnonzero(open_ > 0)
+    at_pay, at_inv = _same_patient(p["patient_id_key"].to_numpy(), p["patient_key"].to_numpy(),
+                                   inv["patient_id_key"].to_numpy()[is_open],
+                                   inv["patient_key"].to_numpy()[is_open])
     if not len(at_pay):
         return _empty(), _empty()
+    at_inv = is_open[at_inv]
     amount = p["amount_cents"].to_numpy(dtype="int64")[at_pay]
-    open_ = inv["open_cents"].to_numpy(dtype="int64")[at_inv]
+    open_ = open_[at_inv]
     exact = np.abs(amount - open_) <= settings.tolerance_cents
-    pairs = pd.DataFrame({
-        "payment_index": p.index[at_pay], "invoice_key": inv["invoice_key"].to_numpy()[at_inv],
-        "open_cents": open_, "exact": exact, "partial": amount < open_,
-        "date_ok": _date_ok(p["date"].to_numpy()[at_pay], _starts(inv)[at_inv])})
+    partial = amount < open_
+    date_ok = _date_ok(p["date"].to_numpy()[at_pay], _starts(inv)[at_inv])
     n_open = np.bincount(at_pay)[at_pay]  # the payment's candidates
     n_exact = np.bincount(at_pay[exact], minlength=len(p))[at_pay]
-    amount_score = np.where(exact, 0.30, np.where(pairs["partial"] & (n_open == 1), 0.20, 0.0))
+    amount_score = np.where(exact, 0.30, np.where(partial & (n_open == 1), 0.20, 0.0))
     unique = np.where(exact, n_exact == 1, n_open == 1)
-    pairs["confidence"] = (0.40 + amount_score + 0.10 * pairs["date_ok"] + 0.15 * unique).round(4)
-    pairs["method"] = np.where(pairs["exact"], "patient + amount + date", "patient + date (partial payment)")
-    pairs = pairs.sort_values(["payment_index", "confidence", "invoice_key"],
-                              ascending=[True, False, True], kind="mergesort")
-    best = pairs.groupby("payment_index").head(1).copy()
-    best["applied_cents"] = p.loc[best["payment_index"], "amount_cents"].to_numpy()
-    best["recorded_invoice_key"] = None
-    best = best[best["exact"] | best["partial"]]
-    ok = best["confidence"] >= settings.match_threshold
-    applied = best[ok]
-    cols = list(APPLICATION_COLUMNS)
+    confidence = (0.40 + amount_score + 0.10 * date_ok + 0.15 * unique).round(4)
+    payment_index, invoice_key = p.index.to_numpy()[at_pay], inv["invoice_key"].to_numpy()[at_inv]
+    order = np.lexsort((pd.factorize(invoice_key, sort=True)[0], -confidence, payment_index))
+    first = np.r_[True, payment_index[order][1:] != payment_index[order][:-1]]
+    best = order[first]  # each payment's best candidate
+    ok = confidence[best] >= settings.match_threshold
+    fits = exact[best] | partial[best]
+    best_rows = pd.DataFrame({
+        "payment_index": payment_index[best], "invoice_key": invoice_key[best],
+        "applied_cents": p["amount_cents"].to_numpy()[at_pay[best]],
+        "method": np.where(exact[best], "patient + amount + date",
+                           "patient + date (partial payment)"),
+        "confidence": confidence[best], "recorded_invoice_key": None})
+    applied = best_rows[fits & ok]
     # a payment no single invoice explains may settle a set of the patient's open invoices
-    rest = pairs[~pairs["payment_index"].isin(applied["payment_index"])]
-    subsets = _subset_matches(p, rest, settings)
-    applied = pd.concat([applied[cols], subsets], ignore_index=True)
-    return applied, best.loc[~ok, cols]
+    rest = np.flatnonzero(~np.isin(at_pay, at_pay[best[fits & ok]]) & date_ok)
+    subsets = _subset_matches(payment_index[rest], invoice_key[rest], amount[rest], open_[rest],
+                              settings)
+    if len(subsets):
+        applied = pd.concat([applied, subsets], ignore_index=True)
+    return applied, best_rows[fits & ~ok]
 
 
-def _subset_matches(p: pd.DataFrame, pairs: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """A unique set (2+) of one patient's open invoices whose balances sum to the payment."""
+def _subset_matches(payment_index: np.ndarray, invoice_key: np.ndarray, amount: np.ndarray,
+                    open_cents: np.ndarray, settings: Settings) -> pd.DataFrame:
+    """A unique set (2+) of one patient's open invoices whose balances sum to the payment.
+    The arguments are candidate pairs (the payment's amount, the invoice's open balance)."""
     rows = []
-    open_cents = dict(zip(pairs["invoice_key"], pairs["open_cents"]))
-    groups = pairs[pairs["date_ok"]].groupby("payment_index")["invoice_key"]
-    for pidx, keys in groups:  # residual payments only, each with a handful of candidates
-        keys = sorted(set(keys))
+    balance_of = dict(zip(invoice_key.tolist(), open_cents.tolist()))
+    order = np.argsort(payment_index, kind="stable")
+    starts = np.flatnonzero(np.r_[True, payment_index[order][1:] != payment_index[order][:-1]])
+    for group in np.split(order, starts[1:]):  # residual payments only, each a handful of pairs
+        keys = sorted(set(invoice_key[group].tolist()))
         if len(keys) < 2 or len(keys) > MAX_SUBSET_INVOICES:
             continue
-        amount = int(p.at[pidx, "amount_cents"])
-        balances = [int(open_cents[k]) for k in keys]
+        pidx, amount_ = payment_index[group[0]], int(amount[group[0]])
+        balances = [balance_of[k] for k in keys]
         hits = [c for r in range(2, len(keys) + 1) for c in itertools.combinations(range(len(keys)), r)
-                if abs(sum(balances[i] for i in c) - amount) <= settings.tolerance_cents]
+                if abs(sum(balances[i] for i in c) - amount_) <= settings.tolerance_cents]
         if len(hits) != 1:
             continue
         chosen = hits[0]
-        remaining = amount
+        remaining = amount_
         for n, i in enumerate(chosen):
             part = balances[i] if n < len(chosen) - 1 else remaining
             remaining -= part
@@ -414,8 +438,8 @@ def _misapplications(p: pd.DataFrame, inv: pd.DataFrame, applied: pd.DataFrame,
     suspect = np.flatnonzero((other_patient | overpays) & patient_known)
     if not len(suspect):
         return pd.DataFrame(columns=columns)
-    pay = pd.DataFrame({"patient_id_key": pid[suspect], "patient_key": pn[suspect]})
-    at_rec, at_b = _same_patient(pay, inv)  # invoice B: any of the same patient
+    at_rec, at_b = _same_patient(pid[suspect], pn[suspect], inv["patient_id_key"].to_numpy(),
+                                 inv["patient_key"].to_numpy())  # invoice B: any of the same patient
     at_rec = suspect[at_rec]
     recorded = recorded_key[at_rec]
     invoice = inv["invoice_key"].to_numpy()[at_b]
