@@ -9,12 +9,14 @@ with a line whose contract is unknown are not judged.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engine.checks._common import per_context
 from engine.context import Context
 
 JUDGED_STATUSES = ("1", "19")
+_INT64 = pd.Int64Dtype()  # once: a dtype name costs a registry lookup per use
 
 
 @per_context
@@ -26,21 +28,46 @@ def contract_view(ctx: Context) -> pd.DataFrame:
     adj = ctx.remits.get("adjustments", pd.DataFrame())
     if claims.empty or lines.empty:
         return pd.DataFrame()
-    c = claims.loc[claims["effective"] & ~claims["denied"] & claims["invoice_key"].notna()
-                   & claims["status"].isin(JUDGED_STATUSES), ["claim_index", "paid_cents"]]
-    ln = lines.loc[lines["claim_index"].isin(c["claim_index"]) & ~lines["denied"],
-                   ["claim_index", "contract_cents"]]
-    unknown = ln["claim_index"][ln["contract_cents"].isna()].unique()
-    ln = ln[~ln["claim_index"].isin(unknown)]
-    contracted = ln.groupby("claim_index")["contract_cents"].sum()
+    # sums per claim in numpy, by each row's position in the claims table (-1: no such claim)
+    claim_at = pd.Index(claims["claim_index"].array)
+    judged = (claims["effective"].to_numpy(dtype=bool)
+              & ~claims["denied"].to_numpy(dtype=bool, na_value=True)
+              & claims["invoice_key"].notna().to_numpy()
+              & claims["status"].isin(JUDGED_STATUSES).to_numpy())
+    line_at = claim_at.get_indexer(lines["claim_index"].array)
+    counted = ~lines["denied"].to_numpy(dtype=bool) & (line_at >= 0)
+    counted[counted] = judged[line_at[counted]]
+    contract = lines["contract_cents"].array
+    has_lines, unknown = np.zeros(len(claims), dtype=bool), np.zeros(len(claims), dtype=bool)
+    has_lines[line_at[counted]] = True
+    unknown[line_at[counted & contract.isna()]] = True
+    keep = judged & has_lines & ~unknown
+    contracted = _sum_at(line_at, counted, contract.to_numpy(dtype=np.int64, na_value=0),
+                         len(claims))
+
     explained = {"253", *ctx.settings.explained_reasons}
-    a = adj.loc[adj["claim_index"].isin(contracted.index),
-                ["claim_index", "group", "reason", "amount_cents"]]
-    pr = a[a["group"] == "PR"].groupby("claim_index")["amount_cents"].sum()
-    cut = a[(a["group"] == "CO") & a["reason"].isin(explained)].groupby("claim_index")["amount_cents"].sum()
-    v = c[c["claim_index"].isin(contracted.index)]
-    v = v.assign(contracted_cents=v["claim_index"].map(contracted).astype("Int64"),
-                 pr_cents=v["claim_index"].map(pr).fillna(0).astype("Int64"),
-                 explained_cents=v["claim_index"].map(cut).fillna(0).astype("Int64"))
-    return v.assign(received_cents=(v["paid_cents"] + v["pr_cents"] + v["explained_cents"])
-                    .astype("Int64"))
+    adj_at = claim_at.get_indexer(adj["claim_index"].array)
+    amount = adj["amount_cents"].to_numpy(dtype=np.int64, na_value=0)
+    group = adj["group"]
+    pr = _sum_at(adj_at, (group == "PR").to_numpy(dtype=bool), amount, len(claims))
+    cut = _sum_at(adj_at, ((group == "CO") & adj["reason"].isin(explained)).to_numpy(dtype=bool),
+                  amount, len(claims))
+
+    paid = claims["paid_cents"].array[keep]
+    pr_cents, explained_cents = pd.array(pr[keep], dtype=_INT64), pd.array(cut[keep], dtype=_INT64)
+    return pd.DataFrame({
+        "claim_index": claims["claim_index"].array[keep],
+        "paid_cents": paid,
+        "contracted_cents": pd.array(contracted[keep], dtype=_INT64),
+        "pr_cents": pr_cents,
+        "explained_cents": explained_cents,
+        "received_cents": paid + pr_cents + explained_cents,
+    }, index=claims.index[keep], copy=False)
+
+
+def _sum_at(at: np.ndarray, chosen: np.ndarray, cents: np.ndarray, size: int) -> np.ndarray:
+    """Σ `cents` of the `chosen` rows at each of `size` positions `at` (-1: nowhere)."""
+    chosen = chosen & (at >= 0)
+    sums = np.zeros(size, dtype=np.int64)
+    np.add.at(sums, at[chosen], cents[chosen])
+    return sums

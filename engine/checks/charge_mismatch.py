@@ -14,6 +14,7 @@ from engine.checks._common import (
 from engine.context import Context
 
 TYPE = "CHARGE_MISMATCH"
+_INT64 = pd.Int64Dtype()  # once: a dtype name costs a registry lookup per use
 
 
 def check(ctx: Context) -> pd.DataFrame:
@@ -27,7 +28,7 @@ def check(ctx: Context) -> pd.DataFrame:
     if c.empty:
         return pd.DataFrame()
     hit = claims.loc[c.index]
-    b = billed[hit.index].astype("Int64")
+    b = billed[hit.index].astype(_INT64)
     return pd.DataFrame({
         "type": TYPE, "severity": "low", "key": claim_key(hit),
         **claim_fields(hit, ctx),
@@ -36,4 +37,4 @@ def check(ctx: Context) -> pd.DataFrame:
                         + " for claim " + hit["claim"] + ", but the invoice billed " + money(b) + "."),
         "action": "Check whether the claim was sent with different lines or amounts; correct the "
                   "invoice or send a corrected claim.",
-    })
+    }, index=hit.index, copy=False)

@@ -45,4 +45,4 @@ def check(ctx: Context) -> pd.DataFrame:
                         + d.astype(str) + " days."),
         "action": "Check the claim status with the payer or clearinghouse; resubmit if it was "
                   "never received.",
-    })
+    }, index=hit.index, copy=False)

@@ -16,6 +16,7 @@ from engine.checks._common import day_text, deposit_column, money
 from engine.context import Context
 
 TYPE = "DEPOSIT_AMOUNT_MISMATCH"
+_INT64 = pd.Int64Dtype()  # once: a dtype name costs a registry lookup per use
 
 
 def check(ctx: Context) -> pd.DataFrame:
@@ -31,8 +32,8 @@ def check(ctx: Context) -> pd.DataFrame:
     def dep(col: str) -> pd.Series:
         return deposit_column(ctx, idx, col)
 
-    expected = hit["group_remit_cents"].astype("Int64")
-    actual = hit["group_deposit_cents"].astype("Int64")
+    expected = hit["group_remit_cents"].astype(_INT64)
+    actual = hit["group_deposit_cents"].astype(_INT64)
     diff = actual - expected
     short = (diff < 0).fillna(False)
     payer = hit["payer"].fillna("the payer").astype(str)
@@ -71,4 +72,4 @@ def check(ctx: Context) -> pd.DataFrame:
         "source": dep("source"),
         "source_sheet": dep("sheet"),
         "source_row": dep("row"),
-    })
+    }, index=hit.index, copy=False)

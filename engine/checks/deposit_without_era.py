@@ -18,6 +18,7 @@ from engine.context import Context
 from engine.ids import normalize_key
 
 TYPE = "DEPOSIT_WITHOUT_ERA"
+_INT64 = pd.Int64Dtype()  # once: a dtype name costs a registry lookup per use
 
 
 def check(ctx: Context) -> pd.DataFrame:
@@ -33,17 +34,18 @@ def check(ctx: Context) -> pd.DataFrame:
     def dep(col: str) -> pd.Series:
         return deposit_column(ctx, idx, col)
 
-    reference = dep("reference").astype("object")
+    reference = dep("reference").astype(object)
     ref_key = normalize_key(reference.where(reference.notna(), "").astype(str)).fillna("")
     date = day_text(hit["deposit_date"])
-    amount = hit["deposit_cents"].astype("Int64")
+    amount = hit["deposit_cents"].astype(_INT64)
     base = date + "|" + amount.astype(str) + "|" + ref_key.astype(str)
-    order = pd.DataFrame({"base": base, "row": dep("row")}).sort_values(
+    row = dep("row")
+    order = pd.DataFrame({"base": base, "row": row}).sort_values(
         ["base", "row"], kind="mergesort")
     nth = order.groupby("base", sort=False).cumcount().reindex(hit.index)
     key = base + ("|" + (nth + 1).astype(str)).where(nth > 0, "")
 
-    trace = hit["trace"].astype("object")
+    trace = hit["trace"].astype(object)
     dated = (" on " + date).where(hit["deposit_date"].notna(), "")
     desc = reference.fillna("").astype(str).str.slice(0, 60)
     said = (" (\u201c" + desc + "\u201d)").where(desc != "", "")
@@ -67,5 +69,5 @@ def check(ctx: Context) -> pd.DataFrame:
         "action": action,
         "source": dep("source"),
         "source_sheet": dep("sheet"),
-        "source_row": dep("row"),
-    })
+        "source_row": row,
+    }, index=hit.index, copy=False)

@@ -50,4 +50,4 @@ def check(ctx: Context) -> pd.DataFrame:
         "source": bad["_first_source"] + "; " + bad["source"],
         "source_sheet": bad["sheet"],
         "source_row": bad["row"],
-    })
+    }, index=bad.index, copy=False)

@@ -30,6 +30,7 @@ from engine.checks._common import day_text, money
 from engine.context import Context
 
 TYPE = "ERA_WITHOUT_DEPOSIT"
+_INT64 = pd.Int64Dtype()  # once: a dtype name costs a registry lookup per use
 
 IN_FLIGHT_DAYS = 3
 HIGH_AFTER_DAYS = 5
@@ -52,7 +53,7 @@ def check(ctx: Context) -> pd.DataFrame:
         return pd.DataFrame()
     tx = ctx.remits.get("transactions", pd.DataFrame()) if ctx.remits else pd.DataFrame()
     source = (hit["transaction_index"].map(tx["source"]) if "source" in tx
-              else pd.Series(None, index=hit.index, dtype="object"))
+              else pd.Series(None, index=hit.index, dtype=object))
     is_check = hit["method"].fillna("").astype(str).str.upper().eq("CHK")
     in_flight = np.where(is_check, CHECK_IN_FLIGHT_DAYS, IN_FLIGHT_DAYS)
     high_after = np.where(is_check, CHECK_HIGH_AFTER_DAYS, HIGH_AFTER_DAYS)
@@ -60,7 +61,7 @@ def check(ctx: Context) -> pd.DataFrame:
     severity = pd.Series(np.select([days.isna().to_numpy(), (days < in_flight).to_numpy(),
                                     (days <= high_after).to_numpy()],
                                    ["medium", "info", "low"], "high"),
-                         index=hit.index, dtype="object")
+                         index=hit.index, dtype=object)
 
     payer = hit["payer"].fillna("the payer").astype(str)
     trace = hit["trace"].fillna("").astype(str)
@@ -81,7 +82,7 @@ def check(ctx: Context) -> pd.DataFrame:
     due = day_text(hit["payment_date"]
                    + pd.to_timedelta(pd.Series(in_flight, index=hit.index), unit="D"))
     explanation = (sentence + np.where(recent, "; it was paid only "
-                                       + days.fillna(0).astype("int64").astype(str)
+                                       + days.fillna(0).astype(np.int64).astype(str)
                                        + " day(s) ago, so " + when, "."))
     ref = np.where(trace != "", " with the trace number " + trace, "")
     action_check = ("Check whether this check arrived and was deposited; if it never came, ask "
@@ -101,10 +102,10 @@ def check(ctx: Context) -> pd.DataFrame:
         "trace": hit["trace"],
         "payer": hit["payer"],
         "expected": hit["group_remit_cents"],
-        "actual": pd.Series(0, index=hit.index, dtype="Int64"),
+        "actual": pd.Series(0, index=hit.index, dtype=_INT64),
         "explanation": explanation,
         "action": action,
         "source": source,
         "source_sheet": None,
         "source_row": pd.NA,
-    })
+    }, index=hit.index, copy=False)

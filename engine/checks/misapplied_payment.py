@@ -31,4 +31,4 @@ def check(ctx: Context) -> pd.DataFrame:
                         + " was recorded against invoice " + recorded
                         + ", but its patient, amount and date match invoice " + belongs + "."),
         "action": "Move the payment from invoice " + recorded + " to invoice " + belongs + ".",
-    })
+    }, index=moved.index, copy=False)

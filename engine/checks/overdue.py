@@ -46,4 +46,4 @@ def check(ctx: Context) -> pd.DataFrame:
         "action": hit["self_pay"].map({True: "Send the patient a statement or reminder call.",
                                        False: "Check the claim status with the payer and resubmit "
                                               "if it was never received."}),
-    })
+    }, index=hit.index, copy=False)

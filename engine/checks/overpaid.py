@@ -36,4 +36,4 @@ def check(ctx: Context) -> pd.DataFrame:
                         + unreadable_note(ctx, hit)),
         "action": "Refund the credit balance to whoever overpaid, or re-apply it to another open "
                   "invoice of the same patient.",
-    })
+    }, index=hit.index, copy=False)

@@ -14,6 +14,7 @@ from engine.checks._contract import contract_view
 from engine.context import Context
 
 TYPE = "PAYER_OVERPAID"
+_INT64 = pd.Int64Dtype()  # once: a dtype name costs a registry lookup per use
 
 
 def check(ctx: Context) -> pd.DataFrame:
@@ -24,10 +25,13 @@ def check(ctx: Context) -> pd.DataFrame:
     c = claims.loc[claims["effective"] & claims["invoice_key"].notna(),
                    ["claim_index", "paid_cents", "charge_cents"]]
     v = contract_view(ctx)
-    view = v.set_index("claim_index") if len(v) else pd.DataFrame(
-        columns=["contracted_cents", "received_cents"], dtype="Int64")
-    c = c.assign(contracted_cents=c["claim_index"].map(view["contracted_cents"]).astype("Int64"),
-                 received_cents=c["claim_index"].map(view["received_cents"]).astype("Int64"))
+    if len(v):  # each claim's row in the view; -1 where it was not judged against a contract
+        at = pd.Index(v["claim_index"].array).get_indexer(c["claim_index"].array)
+        contracted = v["contracted_cents"].array.take(at, allow_fill=True)
+        received = v["received_cents"].array.take(at, allow_fill=True)
+    else:
+        contracted = received = pd.Series(pd.NA, index=c.index, dtype=_INT64)
+    c = c.assign(contracted_cents=contracted, received_cents=received)
     over_charge = c["paid_cents"] - c["charge_cents"] > tol
     # payer + patient share above the contract: the payer's part was too large
     over_contract = (c["received_cents"] - c["contracted_cents"] > tol).fillna(False).astype(bool)
@@ -37,7 +41,7 @@ def check(ctx: Context) -> pd.DataFrame:
     hit = claims.loc[c.index]
     by_charge = over_charge[c.index]
     share = (c["received_cents"] - c["paid_cents"]).fillna(0)
-    expected = c["charge_cents"].where(by_charge, c["contracted_cents"] - share).astype("Int64")
+    expected = c["charge_cents"].where(by_charge, c["contracted_cents"] - share).astype(_INT64)
     what = pd.Series("the amount charged", index=c.index).where(
         by_charge, "its share of the contracted amount")
     return pd.DataFrame({
@@ -47,4 +51,4 @@ def check(ctx: Context) -> pd.DataFrame:
         "explanation": ("The payer paid " + money(c["paid_cents"]) + " on claim " + hit["claim"]
                         + ", more than " + what + " (" + money(expected) + ")."),
         "action": "Confirm with the payer; expect a recoupment or refund the overpayment.",
-    })
+    }, index=hit.index, copy=False)

@@ -8,6 +8,7 @@ high when the plan has two or more missed installments.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engine.checks._common import text_or_none
@@ -17,6 +18,7 @@ from engine.plans import day_text, money_text
 
 TYPE = "PLAN_MISSED_INSTALLMENT"
 
+_INT64 = pd.Int64Dtype()  # once: a dtype name costs a registry lookup per use
 _NEEDED = ("plan_key", "number", "due_date", "amount_cents", "paid_cents")
 
 
@@ -28,21 +30,21 @@ def check(ctx: Context) -> pd.DataFrame:
     default_grace = int(getattr(ctx.settings, "plan_grace_days", 5) or 0)
     grace = pd.to_numeric(ins["grace_days"], errors="coerce") if "grace_days" in ins else \
         pd.Series(float("nan"), index=ins.index)
-    grace = grace.fillna(default_grace).clip(lower=0).astype("int64")
+    grace = grace.fillna(default_grace).clip(lower=0).astype(np.int64)
     due = pd.to_datetime(ins["due_date"], errors="coerce")
-    amount = pd.to_numeric(ins["amount_cents"], errors="coerce").astype("Int64")
-    paid = pd.to_numeric(ins["paid_cents"], errors="coerce").fillna(0).astype("Int64")
+    amount = pd.to_numeric(ins["amount_cents"], errors="coerce").astype(_INT64)
+    paid = pd.to_numeric(ins["paid_cents"], errors="coerce").fillna(0).astype(_INT64)
     grace_end = due + pd.to_timedelta(grace, unit="D")
 
     ps = getattr(ctx, "plan_status", None)
     completed = pd.Series(False, index=ins.index)
-    missed_count = pd.Series(pd.NA, index=ins.index, dtype="Int64")
+    missed_count = pd.Series(pd.NA, index=ins.index, dtype=_INT64)
     if ps is not None and len(ps) and "plan_key" in ps:
         by_key = ps.drop_duplicates("plan_key").set_index("plan_key")
         if "status" in by_key:
             completed = ins["plan_key"].map(by_key["status"]).eq("completed").fillna(False)
         if "installments_missed" in by_key:
-            missed_count = ins["plan_key"].map(by_key["installments_missed"]).astype("Int64")
+            missed_count = ins["plan_key"].map(by_key["installments_missed"]).astype(_INT64)
     if "status" in ins:
         completed |= ins["status"].eq("closed").fillna(False)
 
@@ -53,8 +55,11 @@ def check(ctx: Context) -> pd.DataFrame:
     f = ins[hit]
     days = (as_of - grace_end[hit]).dt.days
     # plans with 2+ missed installments (from plan_status, else counted here)
-    counted = hit.groupby(ins["plan_key"]).transform("sum")[hit]
-    missed = missed_count[hit].fillna(counted).astype("int64")
+    missed = missed_count[hit]
+    if missed.isna().any():
+        counted = hit.groupby(ins["plan_key"]).transform("sum")[hit]
+        missed = missed.fillna(counted)
+    missed = missed.astype(np.int64)
     severity = missed.map(lambda m: "high" if m >= 2 else "medium")
 
     plan = f["plan"].astype(object) if "plan" in f else f["plan_key"].astype(object)
@@ -64,7 +69,7 @@ def check(ctx: Context) -> pd.DataFrame:
         for n, p, a, d, k in zip(f["number"], plan, amount[hit], day_text(due[hit]), days)
     ]
     sheet = f["sheet"] if "sheet" in f else pd.Series(None, index=f.index, dtype=object)
-    row = f["row"] if "row" in f else pd.Series(pd.NA, index=f.index, dtype="Int64")
+    row = f["row"] if "row" in f else pd.Series(pd.NA, index=f.index, dtype=_INT64)
     return pd.DataFrame({
         "type": TYPE,
         "severity": severity,
@@ -73,7 +78,7 @@ def check(ctx: Context) -> pd.DataFrame:
         "invoice": text_or_none(f, "invoices"),
         "expected": amount[hit],
         "actual": paid[hit],
-        "difference": (paid[hit] - amount[hit]).astype("Int64"),
+        "difference": (paid[hit] - amount[hit]).astype(_INT64),
         "service_date": pd.NaT,
         "reason": "Installment not paid",
         "explanation": explanation,
@@ -81,7 +86,7 @@ def check(ctx: Context) -> pd.DataFrame:
                   "re-arranging the plan.",
         "source": text_or_none(f, "source"),
         "source_sheet": sheet.astype(object),
-        "source_row": row.astype("Int64"),
-        "key": f["plan_key"].astype(str) + "|" + f["number"].astype("Int64").astype(str),
-    }, index=f.index).reset_index(drop=True)
+        "source_row": row.astype(_INT64),
+        "key": f["plan_key"].astype(str) + "|" + f["number"].astype(_INT64).astype(str),
+    }, index=f.index, copy=False).reset_index(drop=True)
 

@@ -17,6 +17,7 @@ from engine.plans import day_text, money_text
 
 TYPE = "PLAN_SHORT_INSTALLMENT"
 
+_INT64 = pd.Int64Dtype()  # once: a dtype name costs a registry lookup per use
 _NEEDED = ("plan_key", "number", "due_date", "amount_cents", "paid_cents")
 
 
@@ -27,8 +28,8 @@ def check(ctx: Context) -> pd.DataFrame:
     as_of = pd.Timestamp(ctx.as_of).normalize()
     tolerance = int(getattr(ctx.settings, "tolerance_cents", 0) or 0)
     due = pd.to_datetime(ins["due_date"], errors="coerce")
-    amount = pd.to_numeric(ins["amount_cents"], errors="coerce").astype("Int64")
-    paid = pd.to_numeric(ins["paid_cents"], errors="coerce").fillna(0).astype("Int64")
+    amount = pd.to_numeric(ins["amount_cents"], errors="coerce").astype(_INT64)
+    paid = pd.to_numeric(ins["paid_cents"], errors="coerce").fillna(0).astype(_INT64)
 
     ps = getattr(ctx, "plan_status", None)
     completed = pd.Series(False, index=ins.index)
@@ -54,7 +55,7 @@ def check(ctx: Context) -> pd.DataFrame:
     action = [f"Ask the patient for the remaining {money_text(s)} or adjust the plan."
               for s in short[hit]]
     sheet = f["sheet"] if "sheet" in f else pd.Series(None, index=f.index, dtype=object)
-    row = f["row"] if "row" in f else pd.Series(pd.NA, index=f.index, dtype="Int64")
+    row = f["row"] if "row" in f else pd.Series(pd.NA, index=f.index, dtype=_INT64)
     return pd.DataFrame({
         "type": TYPE,
         "severity": "low",
@@ -63,14 +64,14 @@ def check(ctx: Context) -> pd.DataFrame:
         "invoice": text_or_none(f, "invoices"),
         "expected": amount[hit],
         "actual": paid[hit],
-        "difference": (paid[hit] - amount[hit]).astype("Int64"),
+        "difference": (paid[hit] - amount[hit]).astype(_INT64),
         "service_date": pd.NaT,
         "reason": "Installment partly paid",
         "explanation": explanation,
         "action": action,
         "source": text_or_none(f, "source"),
         "source_sheet": sheet.astype(object),
-        "source_row": row.astype("Int64"),
-        "key": f["plan_key"].astype(str) + "|" + f["number"].astype("Int64").astype(str),
-    }, index=f.index).reset_index(drop=True)
+        "source_row": row.astype(_INT64),
+        "key": f["plan_key"].astype(str) + "|" + f["number"].astype(_INT64).astype(str),
+    }, index=f.index, copy=False).reset_index(drop=True)
 

@@ -10,6 +10,7 @@ from engine.checks._common import claim_fields, invoices_by_key, money, remit_cl
 from engine.context import Context
 
 TYPE = "POSTING_MISMATCH"
+_INT64 = pd.Int64Dtype()  # once: a dtype name costs a registry lookup per use
 
 
 def check(ctx: Context) -> pd.DataFrame:
@@ -27,11 +28,10 @@ def check(ctx: Context) -> pd.DataFrame:
     if len(bad) == 0:
         return pd.DataFrame()
     last = matched[matched["invoice_key"].isin(bad)].drop_duplicates("invoice_key", keep="last")
-    last = claims.loc[last.index].set_index("invoice_key").loc[bad].reset_index()
-    x = remit_paid.loc[bad].astype("Int64").to_numpy()
-    y = posted.loc[bad].astype("Int64").to_numpy()
-    x_s = pd.Series(x, index=last.index, dtype="Int64")
-    y_s = pd.Series(y, index=last.index, dtype="Int64")
+    in_bad_order = last.index[pd.Index(last["invoice_key"]).get_indexer(bad)]
+    last = claims.loc[in_bad_order].reset_index(drop=True)
+    x_s = pd.Series(remit_paid.loc[bad].astype(_INT64).array, index=last.index)
+    y_s = pd.Series(posted.loc[bad].astype(_INT64).array, index=last.index)
     nothing = y_s == 0
     return pd.DataFrame({
         "type": TYPE, "severity": "medium", "key": last["invoice_key"],
@@ -43,4 +43,4 @@ def check(ctx: Context) -> pd.DataFrame:
                                                        "the invoice") + "."),
         "action": nothing.map({True: "Post the remittance's payment to the invoice.",
                                False: "Correct the posted insurance payment to match the remittance."}),
-    })
+    }, index=last.index, copy=False)

@@ -35,4 +35,4 @@ def check(ctx: Context) -> pd.DataFrame:
         "action": "Find the claim the payer is recovering (see the reference), reverse or adjust "
                   "its posting, and dispute it with the payer if it is wrong.",
         "source": hit["source"], "source_sheet": hit["file"], "source_row": hit["segment"],
-    })
+    }, index=hit.index, copy=False)

@@ -23,4 +23,6 @@ def check(ctx: Context) -> pd.DataFrame:
     remit = Remit(**{n: ctx.remits[n] for n in names if n in ctx.remits})
     frames = [check_balance(remit), problems_to_findings(remit.problems)]
     frames = [f for f in frames if len(f)]
+    if len(frames) == 1:
+        return frames[0]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

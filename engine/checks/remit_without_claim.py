@@ -28,4 +28,4 @@ def check(ctx: Context) -> pd.DataFrame:
         "action": "Find the visit this claim belongs to and record the claim number on its invoice; "
                   "if it is not ours, return the payment.",
         "source": hit["source"], "source_sheet": hit["file"], "source_row": hit["segment"],
-    })
+    }, index=hit.index, copy=False)

@@ -8,6 +8,7 @@ from engine.checks._common import claim_fields, claim_key, money, remit_claims
 from engine.context import Context
 
 TYPE = "REVERSAL"
+_INT64 = pd.Int64Dtype()  # once: a dtype name costs a registry lookup per use
 
 
 def check(ctx: Context) -> pd.DataFrame:
@@ -17,20 +18,23 @@ def check(ctx: Context) -> pd.DataFrame:
     rev = claims[claims["status"] == "22"]
     if rev.empty:
         return pd.DataFrame()
-    by_label = claims
-    original_paid = rev["reverses"].map(by_label["paid_cents"]).astype("Int64")
-    original_paid = original_paid.fillna(-rev["paid_cents"])
+    # the reversed claim, by its label in the claims table (-1: not among them)
+    reversed_at = claims.index.get_indexer(rev["reverses"].array)
+    original_paid = pd.Series(claims["paid_cents"].array.take(reversed_at, allow_fill=True),
+                              index=rev.index, dtype=_INT64).fillna(-rev["paid_cents"])
     # a correction: a later effective claim with the same claim number
     corr = (claims.loc[claims["effective"], ["claim_key", "paid_cents"]]
-            .drop_duplicates("claim_key", keep="last").set_index("claim_key"))
-    corrected = rev["claim_key"].map(corr["paid_cents"]).astype("Int64")
+            .drop_duplicates("claim_key", keep="last"))
+    corrected_at = pd.Index(corr["claim_key"].array).get_indexer(rev["claim_key"].array)
+    corrected = pd.Series(corr["paid_cents"].array.take(corrected_at, allow_fill=True),
+                          index=rev.index, dtype=_INT64)
     has_corr = corrected.notna()
     key_claims = rev.assign(status="22")
     return pd.DataFrame({
         "type": TYPE, "severity": has_corr.map({True: "low", False: "medium"}),
         "key": claim_key(key_claims) + "|" + rev["payer_claim"].fillna("").astype(str),
         **claim_fields(rev, ctx),
-        "expected": original_paid, "actual": corrected.fillna(0).astype("Int64"),
+        "expected": original_paid, "actual": corrected.fillna(0).astype(_INT64),
         "explanation": ("The payer reversed its payment of " + money(original_paid) + " on claim "
                         + rev["claim"]
                         + (" and re-processed it paying " + money(corrected)).where(has_corr,
@@ -39,4 +43,4 @@ def check(ctx: Context) -> pd.DataFrame:
             True: "Reverse the original posting and post the corrected payment.",
             False: "Reverse the original posting; ask the payer why it was reversed and whether a "
                    "corrected claim will follow."}),
-    })
+    }, index=rev.index, copy=False)

@@ -13,6 +13,7 @@ in a re-run, or in the same file copied elsewhere, keeps its ID and the staff's 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engine.money import money_texts
@@ -20,16 +21,23 @@ from engine.x12.read import Remit
 
 _ACTION = ("Compare this remittance with the payer's paper or portal EOB and ask the payer for a "
            "corrected remittance before posting it.")
+_INT64 = pd.Int64Dtype()  # once: a dtype name costs a registry lookup per use
 
 
-def _sum_by(df: pd.DataFrame, key: str, index: pd.Series) -> pd.Series:
-    """Sum of amount_cents per `key`, aligned to `index` values (0 where there is none)."""
-    if len(df):
-        sums = df.groupby(key)["amount_cents"].sum()
-    else:
-        sums = pd.Series([], dtype="Int64")
-    return pd.Series(sums.reindex(index.to_numpy()).fillna(0).to_numpy(),
-                     index=index.index).astype("Int64")
+def _sum_by(owners: pd.Series, cents: pd.Series, rows: pd.Index) -> np.ndarray:
+    """Σ `cents` per owner, at each of `rows` (the owning table's own unique indices; 0 where
+    there is none), in numpy: a groupby and a reindex cost more than most remittances do."""
+    sums = np.zeros(len(rows), dtype=np.int64)
+    if len(owners):
+        at = rows.get_indexer(owners.array)
+        owned = at >= 0
+        np.add.at(sums, at[owned], cents.to_numpy(dtype=np.int64, na_value=0)[owned])
+    return sums
+
+
+def _differs(expected, actual) -> np.ndarray:
+    """Where both amounts are known and differ."""
+    return (expected != actual).to_numpy(dtype=bool, na_value=False)
 
 
 def _key_part(s: pd.Series) -> pd.Series:
@@ -44,12 +52,15 @@ def _claim_keys(claims: pd.DataFrame) -> pd.Series:
 
 def _unique_keys(keys: pd.Series) -> pd.Series:
     """Make repeated keys distinct (#2, #3…) so two real problems never merge into one ID."""
+    if keys.is_unique:
+        return keys
     n = keys.groupby(keys).cumcount()
     return keys.where(n == 0, keys + "#" + (n + 1).astype(str))
 
 
-def _findings(rows: pd.DataFrame, level: str, severity: str, expected: pd.Series,
-              actual: pd.Series, explanation: pd.Series, key: pd.Series) -> pd.DataFrame:
+def _findings(rows: pd.DataFrame, severity: str, expected, actual, explanation: pd.Series,
+              key: pd.Series) -> pd.DataFrame:
+    """The findings for `rows`, with `expected` and `actual` (Int64 arrays) in the same order."""
     return pd.DataFrame({
         "type": "REMIT_UNBALANCED",
         "severity": severity,
@@ -57,9 +68,9 @@ def _findings(rows: pd.DataFrame, level: str, severity: str, expected: pd.Series
         "trace": rows["trace"],
         "payer": rows["payer"],
         "service_date": rows["service_date"] if "service_date" in rows else pd.NaT,
-        "expected": expected.astype("Int64"),
-        "actual": actual.astype("Int64"),
-        "difference": (actual - expected).astype("Int64"),
+        "expected": pd.Series(expected, index=rows.index, dtype=_INT64),
+        "actual": pd.Series(actual, index=rows.index, dtype=_INT64),
+        "difference": pd.Series(actual - expected, index=rows.index, dtype=_INT64),
         "reason": None,
         "explanation": explanation,
         "action": _ACTION,
@@ -67,26 +78,30 @@ def _findings(rows: pd.DataFrame, level: str, severity: str, expected: pd.Series
         "key": key,
         "source_sheet": rows["file"],
         "source_row": rows["segment"],
-        "level": level,
-    }, index=rows.index)
+    }, index=rows.index, copy=False)
 
 
+def _amounts(cents: np.ndarray, index: pd.Index) -> pd.Series:
+    return money_texts(pd.Series(cents, index=index, dtype=_INT64))
 
 
 def check_balance(remit: Remit) -> pd.DataFrame:
     """REMIT_UNBALANCED findings for line, claim, patient-responsibility and payment balancing."""
     claims, lines, adj, tx, plb = (remit.claims, remit.lines, remit.adjustments,
                                    remit.transactions, remit.plb)
+    claim_rows = pd.Index(claims["claim_index"].array)
     frames = []
 
     # line: SVC02 − ΣCAS(line) = SVC03
     if len(lines):
-        line_adj = adj.loc[adj["line_index"].notna(), ["line_index", "amount_cents"]]
-        complete = lines["claim_index"].map(
-            pd.Series(claims["complete"].to_numpy(), index=claims["claim_index"].to_numpy()))
-        expected = lines["charge_cents"] - _sum_by(line_adj, "line_index", lines["line_index"])
-        actual = lines["paid_cents"]
-        bad = (expected != actual).fillna(False) & complete.fillna(False).astype(bool)
+        owner = claim_rows.get_indexer(lines["claim_index"].array)
+        complete = owner >= 0  # -1: no such claim
+        complete[complete] = claims["complete"].to_numpy(dtype=bool)[owner[complete]]
+        expected = (lines["charge_cents"].array
+                    - _sum_by(adj["line_index"], adj["amount_cents"],
+                              pd.Index(lines["line_index"].array)))
+        actual = lines["paid_cents"].array
+        bad = _differs(expected, actual) & complete
         if bad.any():
             rows = lines[bad].merge(
                 claims[["claim_index", "trace", "payer", "service_date"]].rename(
@@ -102,60 +117,61 @@ def check_balance(remit: Remit) -> pd.DataFrame:
                    + ordinal.astype(str) + "|" + _key_part(rows["cpt_key"]))
             cpt = rows["cpt"].astype("object").where(rows["cpt"].notna(), "without a code")
             explanation = ("Service line " + cpt.astype(str) + " was paid "
-                           + money_texts(actual[bad]) + ", but its charge minus its adjustments "
-                           "comes to " + money_texts(expected[bad]) + ".")
-            frames.append(_findings(rows, "line", "medium", expected[bad], actual[bad],
-                                    explanation, key))
+                           + _amounts(actual[bad], rows.index) + ", but its charge minus its "
+                           "adjustments comes to " + _amounts(expected[bad], rows.index) + ".")
+            frames.append(_findings(rows, "medium", expected[bad], actual[bad], explanation, key))
 
     if len(claims):
+        complete = claims["complete"].to_numpy(dtype=bool)
         # claim: CLP03 − ΣCAS(claim and line) = CLP04
-        expected = claims["charge_cents"] - _sum_by(adj, "claim_index", claims["claim_index"])
-        actual = claims["paid_cents"]
-        bad = (expected != actual).fillna(False) & claims["complete"]
+        expected = (claims["charge_cents"].array
+                    - _sum_by(adj["claim_index"], adj["amount_cents"], claim_rows))
+        actual = claims["paid_cents"].array
+        bad = _differs(expected, actual) & complete
         if bad.any():
-            explanation = ("The payer reports paying " + money_texts(actual[bad]) + " on this claim, "
-                           "but its charge minus its adjustments comes to "
-                           + money_texts(expected[bad]) + ".")
-            frames.append(_findings(claims[bad], "claim", "medium", expected[bad], actual[bad],
-                                    explanation, _claim_keys(claims[bad]) + "|claim"))
+            rows = claims[bad]
+            explanation = ("The payer reports paying " + _amounts(actual[bad], rows.index)
+                           + " on this claim, but its charge minus its adjustments comes to "
+                           + _amounts(expected[bad], rows.index) + ".")
+            frames.append(_findings(rows, "medium", expected[bad], actual[bad], explanation,
+                                    _claim_keys(rows) + "|claim"))
 
         # patient responsibility: CLP05 = ΣCAS group PR (reversals exempt; blank CLP05 is 0)
-        pr = adj.loc[adj["group"] == "PR", ["claim_index", "amount_cents"]]
-        expected = _sum_by(pr, "claim_index", claims["claim_index"])
-        actual = claims["patient_resp_cents"].fillna(0)
-        bad = ((expected != actual).fillna(False) & claims["complete"]
-               & (claims["status"] != "22"))
+        pr = (adj["group"] == "PR").to_numpy(dtype=bool)
+        expected = pd.array(_sum_by(adj["claim_index"][pr], adj["amount_cents"][pr], claim_rows),
+                            dtype=_INT64)
+        actual = claims["patient_resp_cents"].array.fillna(0)
+        bad = (_differs(expected, actual) & complete
+               & (claims["status"] != "22").to_numpy(dtype=bool))
         if bad.any():
-            explanation = ("The claim states a patient share of " + money_texts(actual[bad])
+            rows = claims[bad]
+            explanation = ("The claim states a patient share of " + _amounts(actual[bad], rows.index)
                            + ", but its patient-responsibility adjustments add up to "
-                           + money_texts(expected[bad]) + ".")
-            frames.append(_findings(claims[bad], "patient_resp", "medium", expected[bad],
-                                    actual[bad], explanation,
-                                    _claim_keys(claims[bad]) + "|patient_resp"))
+                           + _amounts(expected[bad], rows.index) + ".")
+            frames.append(_findings(rows, "medium", expected[bad], actual[bad], explanation,
+                                    _claim_keys(rows) + "|patient_resp"))
 
     # transaction: BPR02 = ΣCLP04 − ΣPLB
     if len(tx):
-        paid = pd.Series(claims.groupby("transaction_index")["paid_cents"].sum()
-                         if len(claims) else pd.Series([], dtype="Int64"))
-        claim_paid = pd.Series(paid.reindex(tx["transaction_index"].to_numpy()).fillna(0)
-                               .to_numpy(), index=tx.index).astype("Int64")
-        expected = claim_paid - _sum_by(plb, "transaction_index", tx["transaction_index"])
-        actual = tx["paid_cents"]
-        bad = (expected != actual).fillna(False) & tx["complete"]
+        tx_rows = pd.Index(tx["transaction_index"].array)
+        claim_paid = _sum_by(claims["transaction_index"], claims["paid_cents"], tx_rows)
+        plb_total = _sum_by(plb["transaction_index"], plb["amount_cents"], tx_rows)
+        expected = pd.array(claim_paid - plb_total, dtype=_INT64)
+        actual = tx["paid_cents"].array
+        bad = _differs(expected, actual) & tx["complete"].to_numpy(dtype=bool)
         if bad.any():
-            explanation = ("The payment total is " + money_texts(actual[bad]) + ", but the claim "
-                           "payments less the provider-level adjustments come to "
-                           + money_texts(expected[bad]) + ".")
-            key = (_key_part(tx["trace_key"][bad]) + "|" + _key_part(tx["payer_id"][bad])
-                   + "|transaction")
-            frames.append(_findings(tx[bad], "transaction", "high", expected[bad], actual[bad],
-                                    explanation, key))
+            rows = tx[bad]
+            explanation = ("The payment total is " + _amounts(actual[bad], rows.index)
+                           + ", but the claim payments less the provider-level adjustments come "
+                           "to " + _amounts(expected[bad], rows.index) + ".")
+            key = _key_part(rows["trace_key"]) + "|" + _key_part(rows["payer_id"]) + "|transaction"
+            frames.append(_findings(rows, "high", expected[bad], actual[bad], explanation, key))
 
     if not frames:
         return _empty()
     out = pd.concat(frames, ignore_index=True)
     out["key"] = _unique_keys(out["key"])
-    return out.drop(columns=["level"])
+    return out
 
 
 def problems_to_findings(problems: pd.DataFrame) -> pd.DataFrame:
@@ -182,7 +198,7 @@ def problems_to_findings(problems: pd.DataFrame) -> pd.DataFrame:
         "key": key,
         "source_sheet": p["file"],
         "source_row": p["segment"],
-    })
+    }, index=p.index, copy=False)
 
 
 def _empty() -> pd.DataFrame:

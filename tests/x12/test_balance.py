@@ -69,3 +69,12 @@ def test_incomplete_transaction_skips_payment_check(make_835, balanced_body):
     assert inv["source"].iloc[0] == "x.835 segment 20"
     out = finalize([inv])
     assert out["id"].iloc[0] == finalize([problems_to_findings(r.problems)])["id"].iloc[0]
+
+
+def test_repeated_imbalance_keeps_two_keys(make_835, balanced_body):
+    body = balanced_body.replace("CLP*INV-002*4*80.00*0*0", "CLP*INV-002*4*90.00*0*0")
+    again = "CLP*INV-002*4*90.00*0*0*12*PCN778~\nNM1*QC*1*ROE*RICHARD~\nCAS*CO*29*80.00~\n"
+    body = body.replace("PLB*", again + "PLB*")
+    f = findings(make_835(body))
+    assert f["key"].tolist() == ["12345|INV2|4|claim", "12345|INV2|4|claim#2"]
+    assert f["expected"].tolist() == [1000, 1000] and str(f["expected"].dtype) == "Int64"
