@@ -350,11 +350,15 @@ def _procedure(composite: str, component: str, element: str) -> tuple[str | None
 _BATCH = 1 << 16  # claim, line and adjustment rows kept before they are typed and let go
 
 
-class _Amounts(dict):
-    """`cents` of the amount texts a reader has seen: a repeat costs one dict look-up, no call."""
+class _Memo(dict):
+    """`convert` of each text a reader has seen: a repeat costs one dict look-up, no call."""
 
-    def __missing__(self, token: str) -> int | None:
-        value = self[token] = cents(token)
+    def __init__(self, convert):
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, token: str):
+        value = self[token] = self.convert(token)
         return value
 
 
@@ -379,8 +383,9 @@ class _Reader:
         self.claim_table = _Columns(CLAIM_COLUMNS, True, suffixes)
         self.line_table = _Columns(LINE_COLUMNS, True, suffixes)
         self.adjustment_table = _Columns(ADJUSTMENT_COLUMNS, True, suffixes)
-        self.shared: dict = {}
-        self.amounts = _Amounts()
+        self.shared = _Memo(lambda text: text)  # the first of equal texts, for its repeats
+        self.amounts = _Memo(cents)
+        self.dates = _Memo(_date_text)
         self.start_file(name)
 
     def flush(self) -> None:
@@ -390,7 +395,8 @@ class _Reader:
             if rows:
                 table.add(rows)
                 rows.clear()
-        self.amounts.clear()  # a batch's distinct amounts, not a whole run's
+        self.amounts.clear()  # a batch's distinct amounts and dates, not a whole run's
+        self.dates.clear()
 
     def start_file(self, name: str) -> None:
         """Read another file into the same tables (indices carry on, as `concat` shifts them)."""
@@ -524,10 +530,10 @@ class _Reader:
         # charge_cents, paid_cents, patient_resp_cents, filing_indicator, payer_claim, patient,
         # patient_key, patient_id, statement_from, statement_to, received_date, service_date,
         # remark_codes, trace, trace_key, payer, payer_key, complete
-        share = self.shared.setdefault
+        shared = self.shared
         self.claim = [self.claim_table.n + len(self.claims), tx[0], self.name, number, None,
-                      claim_id, None, share(status, status) if status else "1", charge, paid,
-                      resp, share(filing, filing) if filing else None,
+                      claim_id, None, shared[status] if status else "1", charge, paid,
+                      resp, shared[filing] if filing else None,
                       payer_claim or None, None, None, None, None, None, None, None, None,
                       tx[11], None, tx[14], None, True]
         if not status:
@@ -542,24 +548,24 @@ class _Reader:
                 seg = seg + _BLANKS
             last, first = seg[3], seg[4]
             patient = f"{last}, {first}" if last and first else (last or first or None)
-            share = self.shared.setdefault
-            claim[13] = share(patient, patient)
+            claim[13] = self.shared[patient]
             claim[15] = seg[9] or None
 
     def dtm(self, seg: list[str], number: int, delims: Delimiters | None = None) -> None:
-        n = len(seg)
-        qualifier = seg[1] if n > 1 else ""
-        token = seg[2] if n > 2 else ""
+        if len(seg) == 3:  # the usual qualifier and date
+            _, qualifier, token = seg
+        else:
+            qualifier, token = _el(seg, 1), _el(seg, 2)
         # a valid date is taken as is; `date` reports a bad one
         line = self.line
         if line is not None:
             if qualifier in ("472", "150") and line[22] is None:
-                line[22] = _date_text(token) or self.date(seg, 2, number)
+                line[22] = self.dates[token] or self.date(seg, 2, number)
             return
         if self.claim is not None:
             slot = _CLAIM_DATES.get(qualifier)
             if slot is not None:
-                self.claim[slot] = _date_text(token) or self.date(seg, 2, number)
+                self.claim[slot] = self.dates[token] or self.date(seg, 2, number)
         elif self.tx is not None and qualifier == "405" and self.tx[10] is None:
             self.tx[10] = self.date(seg, 2, number)
 
@@ -569,7 +575,7 @@ class _Reader:
         if codes:
             existing = self.claim[20]
             remarks = ":".join(([existing] if existing else []) + codes)
-            self.claim[20] = self.shared.setdefault(remarks, remarks)
+            self.claim[20] = self.shared[remarks]
 
     def svc(self, seg: list[str], number: int, delims: Delimiters) -> None:
         claim = self.claim
@@ -606,25 +612,24 @@ class _Reader:
         # qualifier, cpt, cpt_key, modifier, modifiers, modifier1..4, charge_cents, paid_cents,
         # revenue_code, units, original_cpt, service_date, line_control, allowed_cents,
         # remark_codes
-        share = self.shared.setdefault
+        shared = self.shared
         self.line = [self.line_table.n + len(self.lines), claim[0], claim[1], self.name, number,
                      None, claim[5], None, qualifier, code, None, mod1, modifiers, mod1, mod2,
-                     mod3, mod4, charge, paid, share(revenue, revenue) if revenue else None,
-                     units, share(original, original) if original else None, None, None, None,
+                     mod3, mod4, charge, paid, shared[revenue] if revenue else None,
+                     units, shared[original] if original else None, None, None, None,
                      None]
         self.lines.append(self.line)
 
     def cas(self, seg: list[str], number: int, delims: Delimiters | None = None) -> None:
         claim, line = self.claim, self.line
         line_index, level = (line[0], "line") if line is not None else (None, "claim")
-        share = self.shared.setdefault
+        shared = self.shared
         if len(seg) == 4:  # the usual one reason and amount, no quantity
             _, group, reason, token = seg
             value = self.amounts[token]  # None when blank or bad
             if group and reason and value is not None:
                 self.adjustments.append((claim[0], line_index, claim[1], self.name, number, None,
-                                         level, share(group, group), share(reason, reason),
-                                         value, None))
+                                         level, shared[group], shared[reason], value, None))
                 return
         n = len(seg)
         group = seg[1] if n > 1 else ""
@@ -633,7 +638,7 @@ class _Reader:
                                         "PI or CR — this adjustment was left out")
             claim[25] = False
             return
-        group = share(group, group)
+        group = shared[group]
         name, append = self.name, self.adjustments.append
         for i in range(2, min(20, n), 3):
             reason = seg[i]
@@ -648,7 +653,7 @@ class _Reader:
                 continue
             quantity = _number(seg[i + 2]) if i + 2 < n and seg[i + 2] else None
             append((claim[0], line_index, claim[1], name, number, None, level, group,
-                    share(reason, reason), value, quantity))
+                    shared[reason], value, quantity))
 
     def ref(self, seg: list[str], number: int, delims: Delimiters | None = None) -> None:
         qualifier = _el(seg, 1)
@@ -670,7 +675,7 @@ class _Reader:
         if self.line is not None and _el(seg, 1) == "HE" and _el(seg, 2):
             existing = self.line[25]
             remarks = f"{existing}:{_el(seg, 2)}" if existing else _el(seg, 2)
-            self.line[25] = self.shared.setdefault(remarks, remarks)
+            self.line[25] = self.shared[remarks]
 
     def plb_(self, seg: list[str], number: int, delims: Delimiters) -> None:
         self.claim = None

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import chain, repeat
 
 _WHITESPACE = " \t\r\n\x0b\x0c"
 _DEFAULT_ELEMENT, _DEFAULT_COMPONENT, _DEFAULT_TERMINATOR = "*", ":", "~"
@@ -51,6 +51,7 @@ class Tokens:
     `delimiters[i]` the separators in force for it (they can change per interchange).
     `problems` are (segment number or None, message) pairs about the file's syntax.
     Elements keep their spaces (ISA pads its fields) unless `tokenize(strip_elements=True)`.
+    Segments with the same text share one list: treat them as read-only.
     """
 
     segments: list[list[str]] = field(default_factory=list)
@@ -219,6 +220,23 @@ def _loose_whitespace(chunk: str, start: int, delims: Delimiters) -> bool:
     return False
 
 
+class _Splits(dict):
+    """Element lists by segment text, each distinct text split once.
+
+    A payer file repeats most of its segments verbatim (adjustments, dates, amounts, service
+    lines): the repeats share one list, which costs a dict look-up rather than a split and a
+    list per segment.
+    """
+
+    def __init__(self, element: str):
+        super().__init__()
+        self.element = element
+
+    def __missing__(self, raw: str) -> list[str]:
+        parts = self[raw] = raw.split(self.element)
+        return parts
+
+
 def _split(chunk: str, delims: Delimiters, first_number: int, out: Tokens,
            strip_elements: bool) -> int:
     strip_chars = _strip_chars(delims)
@@ -226,8 +244,11 @@ def _split(chunk: str, delims: Delimiters, first_number: int, out: Tokens,
     # the first segment (an ISA pads its fields) is always trimmed one by one
     loose = _loose_whitespace(chunk, len(raws[0]) + 1, delims)
     raws = list(filter(None, map(str.strip, raws, repeat(strip_chars))))
-    segments = list(map(str.split, raws, repeat(delims.element)))
-    for parts in segments if loose else segments[:1]:
+    splits = _Splits(delims.element)
+    segments = list(map(splits.__getitem__, raws))
+    if segments:  # the first is trimmed on its own: its own list, not a repeat's
+        segments[0] = segments[0][:]
+    for parts in chain(segments[:1], splits.values()) if loose else segments[:1]:
         parts[0] = parts[0].strip(strip_chars)
         if strip_elements:
             parts[1:] = [p.strip() for p in parts[1:]]

@@ -65,3 +65,30 @@ def test_arbitrary_bytes_never_raise(data):
 def test_x12_looking_text_never_raises(text):
     read_835(text.encode(), "fuzz.835")
     read_835(("ST*835*1~" + text).encode(), "fuzz.835")
+
+
+padded_values = st.sampled_from(["CO", " CO", "45 ", "10.00", "", " "])
+repeating_segments = st.lists(st.tuples(st.sampled_from(["ST", "CAS", "DTM"]),
+                                        st.lists(padded_values, min_size=1, max_size=3)),
+                              min_size=1, max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=repeating_segments, strip=st.booleans(), line_break=st.sampled_from(["", "\n"]))
+def test_repeated_segments_read_as_if_split_one_by_one(body, strip, line_break):
+    # equal segment texts share one list: trimming must still give each its own values
+    segs = [["ST", "835", "1"]] + [[sid, *vals] for sid, vals in body]
+    text = build(segs, Delimiters(), line_break=line_break)
+    tokens = tokenize(text, strip_elements=strip)
+    expected = []
+    for seg in segs:  # one by one: the segment's edges trimmed, then (if asked) each element
+        parts = "*".join(seg).strip().split("*")
+        expected.append([parts[0]] + ([p.strip() for p in parts[1:]] if strip else parts[1:]))
+    assert tokens.segments == expected
+
+
+def test_equal_segments_share_one_list():
+    tokens = tokenize("ST*835*1~CAS*CO*45*10~CAS*CO*45*10~ST*835*1~")
+    assert tokens.segments == [["ST", "835", "1"], ["CAS", "CO", "45", "10"],
+                               ["CAS", "CO", "45", "10"], ["ST", "835", "1"]]
+    assert tokens.segments[1] is tokens.segments[2]
