@@ -231,7 +231,7 @@ def _statements(result: Result) -> tuple[list[dict], list[dict]]:
         if key not in wanted[str(who)]:
             wanted[str(who)].append(key)
     billed = ctx.invoice_totals[ctx.invoice_totals["invoice_key"].isin(
-        [k for keys in wanted.values() for k in keys])]
+        [k for owed in wanted.values() for k in owed])]
     unknown: dict[object, list[str]] = {}
     for by_invoice in ctx.unreadable_rows(billed).values():
         for key, sources in by_invoice.items():
@@ -239,8 +239,8 @@ def _statements(result: Result) -> tuple[list[dict], list[dict]]:
     held = [{"invoice": t.loc[key, "invoice"], "sources": list(dict.fromkeys(sources))}
             for key, sources in unknown.items()]
     held.sort(key=lambda h: str(h["invoice"]))
-    wanted = {who: kept for who, keys in wanted.items()
-              if (kept := [k for k in keys if k not in unknown])}
+    wanted = {who: [k for k in owed if k not in unknown] for who, owed in wanted.items()}
+    wanted = {who: owed for who, owed in wanted.items() if owed}
     lines_of = ctx.tables.get("Invoices", pd.DataFrame())
     out = []
     for who, inv_keys in wanted.items():
