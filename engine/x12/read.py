@@ -386,6 +386,7 @@ class _Reader:
         self.shared = _Memo(lambda text: text)  # the first of equal texts, for its repeats
         self.amounts = _Memo(cents)
         self.dates = _Memo(_date_text)
+        self.units = _Memo(_number)
         self.start_file(name)
 
     def flush(self) -> None:
@@ -395,8 +396,9 @@ class _Reader:
             if rows:
                 table.add(rows)
                 rows.clear()
-        self.amounts.clear()  # a batch's distinct amounts and dates, not a whole run's
+        self.amounts.clear()  # a batch's distinct amounts, dates and units, not a whole run's
         self.dates.clear()
+        self.units.clear()
 
     def start_file(self, name: str) -> None:
         """Read another file into the same tables (indices carry on, as `concat` shifts them)."""
@@ -600,7 +602,7 @@ class _Reader:
             self.amount(seg, 3, number, required=True)
         if charge is None or paid is None:
             claim[25] = False
-        units = _number(units_token) if units_token else 1.0
+        units = self.units[units_token] if units_token else 1.0
         if units is None:
             self.problem(number, "SVC", "SVC05 (the units) is not a number; read as 1")
             units = 1.0
@@ -622,7 +624,10 @@ class _Reader:
 
     def cas(self, seg: list[str], number: int, delims: Delimiters | None = None) -> None:
         claim, line = self.claim, self.line
-        line_index, level = (line[0], "line") if line is not None else (None, "claim")
+        if line is None:
+            line_index, level = None, "claim"
+        else:
+            line_index, level = line[0], "line"
         shared = self.shared
         if len(seg) == 4:  # the usual one reason and amount, no quantity
             _, group, reason, token = seg
