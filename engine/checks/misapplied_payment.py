@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engine.checks._common import invoices_by_key, money, payment_fields
@@ -12,7 +13,9 @@ TYPE = "MISAPPLIED_PAYMENT"
 
 def check(ctx: Context) -> pd.DataFrame:
     a = ctx.applications
-    moved = a[a["recorded_invoice_key"].notna() & (a["recorded_invoice_key"] != a["invoice_key"])]
+    recorded = a["recorded_invoice_key"].to_numpy(dtype=object)
+    differs = np.flatnonzero(recorded != a["invoice_key"].to_numpy(dtype=object))
+    moved = a.iloc[differs[pd.notna(recorded[differs])]]  # few differ: test those for blanks
     if moved.empty:
         return pd.DataFrame()
     p = ctx.payments.loc[moved["payment_index"]]

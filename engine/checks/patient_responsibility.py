@@ -7,19 +7,24 @@ secondary payer may still cover the share.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engine.checks._common import (
+    cents_or_zero,
     claim_fields,
+    claim_invoice_at,
     claim_key,
     invoices_by_key,
     money,
     remit_claims,
+    sum_by,
 )
 from engine.context import Context
 from engine.match.remits import FORWARDED
 
 TYPE = "PATIENT_RESPONSIBILITY"
+_INT64 = pd.Int64Dtype()
 
 
 def check(ctx: Context) -> pd.DataFrame:
@@ -27,21 +32,22 @@ def check(ctx: Context) -> pd.DataFrame:
     adj = ctx.remits.get("adjustments", pd.DataFrame())
     if claims.empty or adj.empty:
         return pd.DataFrame()
-    c = claims.loc[claims["effective"] & claims["invoice_key"].notna()
-                   & ~claims["status"].isin(FORWARDED), ["claim_index", "invoice_key"]]
-    pr = (adj.loc[adj["effective"] & (adj["group"] == "PR"), ["claim_index", "amount_cents"]]
-          .groupby("claim_index")["amount_cents"].sum())
-    c = c.assign(pr_cents=c["claim_index"].map(pr).fillna(0).astype(pd.Int64Dtype()))
-    per_inv = c.groupby("invoice_key", sort=False)["pr_cents"].transform("sum")
-    patient_paid = c["invoice_key"].map(invoices_by_key(ctx)["patient_paid_cents"]).fillna(0)
-    tol = ctx.settings.tolerance_cents
-    keep = (c["pr_cents"] > 0) & (per_inv - patient_paid > tol)
-    c, per_inv, patient_paid = c[keep], per_inv[keep], patient_paid[keep]
-    if c.empty:
+    at = claim_invoice_at(ctx)
+    owner = pd.Index(claims["claim_index"]).get_indexer(adj["claim_index"])
+    owner[~(adj["effective"] & (adj["group"] == "PR")).to_numpy(dtype=bool)] = -1
+    pr_cents = sum_by(owner, cents_or_zero(adj["amount_cents"]), len(claims))
+    c = np.flatnonzero(claims["effective"].to_numpy(dtype=bool) & (at >= 0)
+                       & ~claims["status"].isin(FORWARDED).to_numpy(dtype=bool))
+    c_at = at[c]
+    per_inv = sum_by(c_at, pr_cents[c], len(ctx.invoice_totals))[c_at]
+    patient_paid = cents_or_zero(invoices_by_key(ctx)["patient_paid_cents"])[c_at]
+    keep = (pr_cents[c] > 0) & (per_inv - patient_paid > ctx.settings.tolerance_cents)
+    if not keep.any():
         return pd.DataFrame()
-    hit = claims.loc[c.index]
-    paid = patient_paid.astype(pd.Int64Dtype())
-    owed = (per_inv - paid).astype(pd.Int64Dtype())
+    c, per_inv, patient_paid = c[keep], per_inv[keep], patient_paid[keep]
+    hit = claims.iloc[c]
+    paid = pd.Series(pd.array(patient_paid, dtype=_INT64), index=hit.index)
+    owed = pd.Series(pd.array(per_inv - patient_paid, dtype=_INT64), index=hit.index)
     tx = ctx.remits.get("transactions", pd.DataFrame())
     when = hit["transaction_index"].map(tx.set_index("transaction_index")["payment_date"]) \
         if len(tx) else pd.Series(pd.NaT, index=hit.index)
@@ -50,8 +56,9 @@ def check(ctx: Context) -> pd.DataFrame:
         "type": TYPE, "severity": old.map({True: "low", False: "info"}),
         "key": claim_key(hit, "|pr"),
         **claim_fields(hit, ctx),
-        "expected": per_inv.astype(pd.Int64Dtype()), "actual": paid,
-        "explanation": ("The payer assigned " + money(c["pr_cents"])
+        "expected": pd.Series(pd.array(per_inv, dtype=_INT64), index=hit.index), "actual": paid,
+        "explanation": ("The payer assigned "
+                        + money(pd.Series(pd.array(pr_cents[c], dtype=_INT64), index=hit.index))
                         + " of claim " + hit["claim"] + " to the patient (deductible, coinsurance "
                         "or copay); " + money(owed) + " is still to be collected."),
         "action": "Send the patient a statement for their share.",

@@ -4,9 +4,18 @@ what the books say."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from engine.checks._common import claim_fields, invoices_by_key, money, remit_claims
+from engine.checks._common import (
+    claim_fields,
+    cents_or_zero,
+    claim_invoice_at,
+    invoices_by_key,
+    money,
+    remit_claims,
+    sum_by,
+)
 from engine.context import Context
 
 TYPE = "POSTING_MISMATCH"
@@ -20,18 +29,21 @@ def check(ctx: Context) -> pd.DataFrame:
     t = ctx.invoice_totals
     if "posted_insurance_cents" not in t:
         return pd.DataFrame()
-    matched = claims.loc[claims["invoice_key"].notna(), ["invoice_key", "paid_cents"]]
-    remit_paid = matched.groupby("invoice_key", sort=False)["paid_cents"].sum()
-    posted = invoices_by_key(ctx)["posted_insurance_cents"].reindex(remit_paid.index).fillna(0)
-    diff = posted - remit_paid
-    bad = diff[diff.abs() > ctx.settings.tolerance_cents].index
-    if len(bad) == 0:
+    at = claim_invoice_at(ctx)
+    matched = np.flatnonzero(at >= 0)
+    # each remitted invoice once, in the order its first claim comes, with its last claim
+    invoice, first = np.unique(at[matched], return_index=True)
+    invoice = invoice[np.argsort(first, kind="stable")]
+    last_claim = np.full(len(t), -1, dtype=np.intp)
+    np.maximum.at(last_claim, at[matched], matched)
+    remit_paid = sum_by(at, cents_or_zero(claims["paid_cents"]), len(t))[invoice]
+    posted = cents_or_zero(invoices_by_key(ctx)["posted_insurance_cents"])[invoice]
+    bad = np.abs(posted - remit_paid) > ctx.settings.tolerance_cents
+    if not bad.any():
         return pd.DataFrame()
-    last = matched[matched["invoice_key"].isin(bad)].drop_duplicates("invoice_key", keep="last")
-    in_bad_order = last.index[pd.Index(last["invoice_key"]).get_indexer(bad)]
-    last = claims.loc[in_bad_order].reset_index(drop=True)
-    x_s = pd.Series(remit_paid.loc[bad].astype(_INT64).array, index=last.index)
-    y_s = pd.Series(posted.loc[bad].astype(_INT64).array, index=last.index)
+    last = claims.iloc[last_claim[invoice[bad]]].reset_index(drop=True)
+    x_s = pd.Series(pd.array(remit_paid[bad], dtype=_INT64), index=last.index)
+    y_s = pd.Series(pd.array(posted[bad], dtype=_INT64), index=last.index)
     nothing = y_s == 0
     return pd.DataFrame({
         "type": TYPE, "severity": "medium", "key": last["invoice_key"],
