@@ -69,20 +69,26 @@ def _posted_twice(ctx: Context) -> pd.DataFrame:
     duplicate = p["duplicate"]
     if not duplicate.any():
         return pd.DataFrame()
-    # only a posting of an amount that was posted again can be the original of a duplicate
+    # only a posting of the same amount on the same invoice or claim can be the original of a
+    # duplicate: the other postings are left out before anything is built from them
     amount = p["amount_cents"]
-    candidates = p.loc[duplicate | amount.isin(amount[duplicate]),
-                       ["payer_key", "amount_cents", "reference_key", "invoice_key", "claim_key",
-                        "duplicate", "date", "row", "payment", "source"]]
+    same_amount = p.loc[duplicate | amount.isin(amount[duplicate]),
+                        ["invoice_key", "claim_key", "duplicate"]]
+    target = same_amount["invoice_key"].fillna(same_amount["claim_key"])
+    again = same_amount["duplicate"].to_numpy()
+    kept = again | target.isin(target[again]).to_numpy()
+    candidates = p.loc[same_amount.index[kept],
+                       ["payer_key", "amount_cents", "reference_key", "date", "row", "payment",
+                        "source"]]
     same = ["_payer", "_amount", "_ref", "_target"]
     group = pd.DataFrame({"_payer": candidates["payer_key"].fillna(""),
                           "_amount": candidates["amount_cents"],
                           "_ref": candidates["reference_key"],
-                          "_target": candidates["invoice_key"].fillna(candidates["claim_key"]),
+                          "_target": target[kept],
                           **{name: candidates[name]
                              for name in ("date", "row", "payment", "source")}},
                          index=candidates.index, copy=False)
-    again = candidates["duplicate"].to_numpy()
+    again = again[kept]
     originals = (group[~again].sort_values(["date", "row"], kind="mergesort")
                  .drop_duplicates(same))
     repeats = group.loc[again, same]
