@@ -25,8 +25,17 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
     posted = posted[np.lexsort((payments["row"].to_numpy()[payment_at[posted]],
                                 payments["date"].to_numpy()[payment_at[posted]]))]
     payment_at = payment_at[posted]
-    # every per-invoice figure sums on invoice numbers: string keys are costly to group
-    invoice, keys = pd.factorize(applications["invoice_key"].iloc[posted])  # -1: no invoice key
+    # every per-invoice figure sums on invoice numbers: string keys are costly to group, so the
+    # applications' invoice keys (first: numbered as alone), the invoices' and the remittances'
+    # are numbered in one pass, and the look-ups between them are integer ones
+    remitted_keys = ([remitted["invoice_key"].to_numpy()]
+                     if remitted is not None and len(remitted) else [])
+    app_keys = applications["invoice_key"].to_numpy()[posted]
+    codes, uniques = pd.factorize(np.concatenate([app_keys, invoices["invoice_key"].to_numpy()]
+                                                 + remitted_keys))
+    invoice = codes[:len(posted)]  # -1: no invoice key
+    keys = uniques[:invoice.max(initial=-1) + 1]
+    invoice_code = codes[len(posted):len(posted) + len(invoices)]
     known = np.flatnonzero(invoice >= 0)
     at_known = invoice[known]
     applied = applications["applied_cents"].to_numpy(dtype="int64")[posted][known]
@@ -43,7 +52,7 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
     last = np.zeros(len(keys), dtype="int64")  # each invoice's last application, in posting order
     np.maximum.at(last, at_known, known)
     per["last_payment"] = applications["payment_index"].to_numpy()[posted][last]
-    at = keys.get_indexer(invoices["invoice_key"])
+    at = np.where(invoice_code < len(keys), invoice_code, -1)  # the invoice's number among keys
     found = at >= 0
 
     def take(column: str, missing=0) -> np.ndarray:
@@ -59,7 +68,9 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
     remit_columns = ("remit_paid_cents", "remit_pr_cents", "remit_adjusted_cents",
                      "remit_charge_cents")
     if remitted is not None and len(remitted):
-        remit_at = pd.Index(remitted["invoice_key"]).get_indexer(out["invoice_key"])
+        remit_of = np.full(len(uniques) + 1, -1)  # by number; the last: no invoice key
+        remit_of[codes[len(posted) + len(invoices):]] = np.arange(len(remitted))
+        remit_at = remit_of[invoice_code]
         for column in remit_columns:
             out[column] = remitted[column].astype("Int64").array.take(remit_at, allow_fill=True)
         denied = remitted["denied"].fillna(False).astype(bool).to_numpy()
@@ -76,9 +87,12 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
         out["denied"] = False
     out["paid_cents"] = (out["insurance_paid_cents"] + out["patient_paid_cents"]).astype("Int64")
     out["balance_cents"] = (out["billed_cents"] - out["paid_cents"] - out["adjusted_cents"]).astype("Int64")
-    methods = _joined_methods(applications["method"].iloc[posted], invoice, keys)
-    last_payment = pd.Series(per["last_payment"], index=keys, copy=False)
+    methods = _joined_methods(applications["method"].iloc[posted], invoice, len(keys))
+    last_payment = pd.Series(per["last_payment"], copy=False)
     mapped = len(keys) > 0 and len(out) > 0  # else Series.map, for its dtypes when nothing maps
+    if not mapped:  # by invoice key (an index of many keys costs a check of each)
+        by_key = pd.Index(keys, dtype=applications["invoice_key"].dtype)
+        methods, last_payment = methods.set_axis(by_key), last_payment.set_axis(by_key)
     out["match_method"] = (methods.array.take(at, allow_fill=True) if mapped
                            else out["invoice_key"].map(methods))
     out["match_confidence"] = take("confidence", np.nan).astype("float64")
@@ -91,8 +105,9 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
     return out
 
 
-def _joined_methods(match_method: pd.Series, invoice: np.ndarray, invoices: pd.Index) -> pd.Series:
-    """`exact invoice, fuzzy reference` per invoice: its distinct match methods, sorted."""
+def _joined_methods(match_method: pd.Series, invoice: np.ndarray, invoices: int) -> pd.Series:
+    """`exact invoice, fuzzy reference` per invoice (numbered 0 … invoices - 1 in `invoice`): its
+    distinct match methods, sorted."""
     if match_method.empty:
         return pd.Series(dtype="str")
     method, methods = pd.factorize(match_method)  # a handful of methods: sort those, not rows
@@ -100,9 +115,9 @@ def _joined_methods(match_method: pd.Series, invoice: np.ndarray, invoices: pd.I
     # the set of methods of each invoice as bits (Python ints: any number of methods fits)
     bit = np.array([1 << int(r) for r in np.searchsorted(names, methods)], dtype=object)
     known = (invoice >= 0) & (method >= 0)
-    sets = np.zeros(len(invoices), dtype=object)
+    sets = np.zeros(invoices, dtype=object)
     np.bitwise_or.at(sets, invoice[known], bit[method[known]])
     which, distinct = pd.factorize(sets)
     texts = np.array([", ".join(n for r, n in enumerate(names) if s >> r & 1) for s in distinct],
                      dtype=object)
-    return pd.Series(texts[which], index=invoices, dtype=match_method.dtype)
+    return pd.Series(texts[which], dtype=match_method.dtype)

@@ -66,33 +66,33 @@ def _empty() -> pd.DataFrame:
     return _EMPTY.copy()  # building it anew costs a dozen pandas calls
 
 
-def _references(p: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
-    """Long table of what each payment of `rows` (a mask) names: (payment_index, field,
-    field_priority, raw, key)."""
+def _references(p: pd.DataFrame, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Long table of what each payment of `rows` (a mask) names, as arrays: (payment_index, field,
+    field_priority, raw, key). Not a DataFrame: it would check that every string is one."""
     fields = list(_FIELD_PRIORITY)
     keys = [p[f"{field}_key"].to_numpy() for field in fields]
     has = [np.flatnonzero(rows & ~pd.isna(key)) for key in keys]
     count = [len(at) for at in has]
-    return pd.DataFrame({
-        "payment_index": p.index[np.concatenate(has)],
+    return {
+        "payment_index": p.index.to_numpy()[np.concatenate(has)],
         "field": np.repeat(np.array(fields, dtype=object), count),
         "field_priority": np.repeat(list(_FIELD_PRIORITY.values()), count),
         "raw": np.concatenate([p[field].to_numpy()[at] for field, at in zip(fields, has)]),
-        "key": np.concatenate([key[at] for key, at in zip(keys, has)])})
+        "key": np.concatenate([key[at] for key, at in zip(keys, has)])}
 
 
-def _invoice_names(inv: pd.DataFrame) -> pd.DataFrame:
-    """Long table of the numbers an invoice answers to: its invoice number and its claim number
-    (invoice_key, invoice_at = its row in `inv`, raw, key); an invoice without a claim number
-    answers to its invoice number."""
+def _invoice_names(inv: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Long table of the numbers an invoice answers to, as arrays (see `_references`): its
+    invoice number and its claim number (invoice_key, invoice_at = its row in `inv`, raw, key); an
+    invoice without a claim number answers to its invoice number."""
     invoice_key = inv["invoice_key"].to_numpy()
     claim_key = inv["claim_key"].to_numpy()
     has_claim = ~pd.isna(claim_key) & (claim_key != invoice_key)
-    return pd.DataFrame({
+    return {
         "invoice_key": np.concatenate([invoice_key, invoice_key[has_claim]]),
         "invoice_at": np.concatenate([np.arange(len(inv)), np.flatnonzero(has_claim)]),
         "raw": np.concatenate([inv["invoice"].to_numpy(), inv["claim"].to_numpy()[has_claim]]),
-        "key": np.concatenate([invoice_key, claim_key[has_claim]])})
+        "key": np.concatenate([invoice_key, claim_key[has_claim]])}
 
 
 def _same_typed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -103,18 +103,23 @@ def _same_typed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return same
 
 
-def _reference_matches(p: pd.DataFrame, refs: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
-    """Stages 1 and 2, one best (unique) invoice per payment."""
-    at_ref, at_name = _equal_pairs(refs["key"].to_numpy(), names["key"].to_numpy())
+def _reference_matches(p: pd.DataFrame, refs: dict[str, np.ndarray], names: dict[str, np.ndarray]
+                       ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Stages 1 and 2, one best (unique) invoice per payment: the applications' columns (arrays:
+    misapplications change some before the frame is built), and each one's invoice as a
+    position (`names`' invoice_at)."""
+    at_ref, at_name = _equal_pairs(refs["key"], names["key"])
     if not len(at_ref):
-        return _empty()
-    exact = _same_typed(refs["raw"].to_numpy()[at_ref], names["raw"].to_numpy()[at_name])
-    field_priority = refs["field_priority"].to_numpy()[at_ref]
-    payment = refs["payment_index"].to_numpy()[at_ref]
+        return ({column: np.array([], dtype=object) for column in APPLICATION_COLUMNS},
+                np.array([], dtype="int64"))
+    exact = _same_typed(refs["raw"][at_ref], names["raw"][at_name])
+    field_priority = refs["field_priority"][at_ref]
+    payment = refs["payment_index"][at_ref]
     priority = field_priority * 2 + ~exact
     order = np.lexsort((priority, payment))  # stable: ties keep the pairs' order
     payment, priority = payment[order], priority[order]
-    invoice = names["invoice_key"].to_numpy()[at_name[order]]
+    invoice_at = names["invoice_at"][at_name[order]]
+    invoice = names["invoice_key"][at_name[order]]
     first = np.r_[True, payment[1:] != payment[:-1]]
     best_at = np.flatnonzero(first)  # each payment's best row
     best_of = best_at[np.cumsum(first) - 1]  # for every row, its payment's best row
@@ -123,41 +128,47 @@ def _reference_matches(p: pd.DataFrame, refs: pd.DataFrame, names: pd.DataFrame)
     best_at = best_at[~np.isin(best_at, best_of[rival])]
     priority = priority[best_at]
     field_priority, exact = priority // 2, priority % 2 == 0
-    return pd.DataFrame({
+    return {
         "payment_index": payment[best_at], "invoice_key": invoice[best_at],
         "applied_cents": p["amount_cents"].array[p.index.get_indexer(payment[best_at])].to_numpy(),
         "method": _REFERENCE_METHODS[priority],
         "confidence": np.where(exact, 1.0, 0.96) - field_priority * 0.01,
         "recorded_invoice_key": np.where(field_priority == _FIELD_PRIORITY["invoice"],
-                                         invoice[best_at], None)})
+                                         invoice[best_at], None)}, invoice_at[best_at]
 
 
-def _paid(invoice_at: pd.Index, applications: list[pd.DataFrame]) -> np.ndarray:
-    """Cents the applications put on each invoice (in the order of `invoice_at`)."""
-    paid = np.zeros(len(invoice_at), dtype="int64")
-    for a in applications:
-        np.add.at(paid, invoice_at.get_indexer(a["invoice_key"]),
-                  a["applied_cents"].to_numpy(dtype="int64"))
+def _paid(n_invoices: int, invoice_at: np.ndarray, applied_cents: np.ndarray) -> np.ndarray:
+    """Cents applied to each invoice, from applications' invoices (`invoice_at`, positions) and
+    amounts."""
+    paid = np.zeros(n_invoices, dtype="int64")
+    np.add.at(paid, invoice_at, applied_cents.astype("int64"))
     return paid
+
+
+def _patient_codes(payments: pd.DataFrame, invoices: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The patient ID and name keys of payments and invoices numbered together (-1: missing):
+    the matcher compares and joins patients many times, and integers need no string hashing.
+    Keys `patient_id_code`, `patient_code` (payments), `inv_patient_id_code`, `inv_patient_code`."""
+    codes = {}
+    for column, name in (("patient_id_key", "patient_id_code"), ("patient_key", "patient_code")):
+        code = pd.factorize(np.concatenate([payments[column].to_numpy(),
+                                            invoices[column].to_numpy()]))[0]
+        codes[name], codes[f"inv_{name}"] = code[:len(payments)], code[len(payments):]
+    return codes
 
 
 def _patient_match(pid: np.ndarray, pn: np.ndarray, ipid: np.ndarray,
                    ipn: np.ndarray) -> np.ndarray:
     """Row by row, 1 same patient, 0 different, 0.5 when the payment names no patient
-    (pid, pn: the payments' patient_id_key and patient_key; ipid, ipn: the invoices').
+    (pid, pn: the payments' patient_id_code and patient_code; ipid, ipn: the invoices').
 
     Same patient: the same patient ID, or the same name where one side has no ID — two IDs that
     differ are two patients whatever their names (common names repeat in a large practice)."""
-    has_id, inv_has_id = ~pd.isna(pid), ~pd.isna(ipid)
+    has_id, inv_has_id = pid >= 0, ipid >= 0
     same_id = has_id & inv_has_id & (pid == ipid)
-    same_name = ~pd.isna(pn) & (pn == ipn) & ~(has_id & inv_has_id)
-    unknown = ~has_id & pd.isna(pn)
+    same_name = (pn >= 0) & (pn == ipn) & ~(has_id & inv_has_id)
+    unknown = ~has_id & (pn < 0)
     return np.where(same_id | same_name, 1.0, np.where(unknown, 0.5, 0.0))
-
-
-def _starts(inv: pd.DataFrame) -> np.ndarray:
-    """When each invoice's care started: its service date, else its invoice date."""
-    return inv["service_date"].fillna(inv["invoice_date"]).to_numpy()
 
 
 def _date_ok(pay_date: np.ndarray, start: np.ndarray) -> np.ndarray:
@@ -170,12 +181,17 @@ def _equal_pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.nd
     i, then j): a merge on one key done on integer codes, without the frames a merge builds and
     its hashing of str columns (plain object arrays factorize faster)."""
     codes = pd.factorize(np.concatenate([left, right]))[0] + 1  # 0: missing
-    left_codes, right_codes = codes[:len(left)], codes[len(left):]
+    return _code_pairs(codes[:len(left)], codes[len(left):])
+
+
+def _code_pairs(left_codes: np.ndarray, right_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`_equal_pairs` of values already numbered 1, 2, … (0: missing)."""
     by_code = np.argsort(right_codes, kind="stable")  # right positions, a run per code
-    per_code = np.bincount(right_codes, minlength=codes.max(initial=0) + 1)
+    per_code = np.bincount(right_codes, minlength=max(left_codes.max(initial=0),
+                                                      right_codes.max(initial=0)) + 1)
     start = (np.cumsum(per_code) - per_code)[left_codes]
     count = np.where(left_codes > 0, per_code[left_codes], 0)  # a missing value equals nothing
-    i = np.repeat(np.arange(len(left)), count)
+    i = np.repeat(np.arange(len(left_codes)), count)
     run_start = np.repeat(np.cumsum(count) - count, count)
     j = by_code[np.repeat(start, count) + np.arange(len(i)) - run_start]
     return i, j
@@ -185,10 +201,10 @@ def _same_patient(pid: np.ndarray, pn: np.ndarray, ipid: np.ndarray,
                   ipn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions (i, j) of a payment and an invoice of the same patient, as `_patient_match`
     means it; each pair once (arguments as for `_patient_match`)."""
-    by_id = _equal_pairs(pid, ipid)
-    by_name = _equal_pairs(pn, ipn)
+    by_id = _code_pairs(pid + 1, ipid + 1)
+    by_name = _code_pairs(pn + 1, ipn + 1)
     # a name counts where one side has no ID, so no pair is found both ways
-    one_id = pd.isna(pid)[by_name[0]] | pd.isna(ipid)[by_name[1]]
+    one_id = (pid < 0)[by_name[0]] | (ipid < 0)[by_name[1]]
     return (np.concatenate([by_id[0], by_name[0][one_id]]),
             np.concatenate([by_id[1], by_name[1][one_id]]))
 
@@ -265,40 +281,46 @@ def _amount_block(refs: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame | Non
         "sim": np.concatenate(sims)})
 
 
-def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, refs: pd.DataFrame, names: pd.DataFrame,
-                   settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stage 3: references a typo away, blocked by patient and by amount, confirmed by evidence.
-    `inv`: the invoices `names` were made from, in the same order, with their open_cents.
+def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, refs: dict[str, np.ndarray],
+                   names: dict[str, np.ndarray], settings: Settings
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Stage 3: references a typo away, blocked by patient and by amount, confirmed by evidence:
+    (applied, candidates, the applied invoices as positions in `inv`). `p`, `inv`: the payments
+    and invoices as match_payments gives them to stages 2–4 (patients as codes, when care
+    started); `inv`: the invoices `names` were made from, in the same order, with their open_cents.
 
     The candidate pairs are kept as arrays of positions (payment in `p`, reference in `refs`,
     invoice in `inv`): the joins are `_equal_pairs` on integers, in a merge's order."""
     ref_at = p.index.get_indexer(refs["payment_index"])  # the reference's payment, -1: not in p
     usable = np.flatnonzero(ref_at >= 0)
-    ref_key = refs["key"].to_numpy()[usable]
+    ref_key = refs["key"][usable]
     long_enough = np.strings.str_len(ref_key.astype(str)) >= 4
     usable, ref_key = usable[long_enough], ref_key[long_enough]
     if not len(usable):
-        return _empty(), _empty()
+        return _empty(), _empty(), np.array([], dtype="int64")
     ref_at = ref_at[usable]
-    ref_field = refs["field"].to_numpy()[usable]
-    name_at, name_key = names["invoice_at"].to_numpy(), names["key"].to_numpy()
+    ref_field = refs["field"][usable]
+    name_at, name_key = names["invoice_at"], names["key"]
     amount, open_ = p["amount_cents"].to_numpy(), inv["open_cents"].to_numpy()
-    pid, pn = p["patient_id_key"].to_numpy(), p["patient_key"].to_numpy()
-    ipid, ipn = inv["patient_id_key"].to_numpy(), inv["patient_key"].to_numpy()
+    pid, pn = p["patient_id_code"].to_numpy(), p["patient_code"].to_numpy()
+    ipid, ipn = inv["patient_id_code"].to_numpy(), inv["patient_code"].to_numpy()
     # patient block: each reference of a payment against the numbers of its patient's invoices
     pay = pd.unique(ref_at)  # payments with a usable reference, in the order of their first one
     at_pay, at_inv = _same_patient(pid[pay], pn[pay], ipid, ipn)
-    pair, ref = _equal_pairs(pay[at_pay], ref_at)
-    pair, name = _equal_pairs(at_inv[pair], name_at)
+    pair, ref = _code_pairs(pay[at_pay] + 1, ref_at + 1)
+    pair, name = _code_pairs(at_inv[pair] + 1, name_at + 1)
     ref = ref[pair]
     # plain lists: iterating a pandas string column element by element costs more than the scorer
     sim = [OSA.normalized_similarity(a, b)
            for a, b in zip(ref_key[ref].tolist(), name_key[name].tolist())]
+    # the amount block pairs numbers of invoices whose open balance some reference's payment has
+    name_open = open_[name_at]
+    some = np.flatnonzero(np.isin(name_open, amount[ref_at]))
     by_amount = _amount_block(
-        pd.DataFrame({"payment_index": refs["payment_index"].to_numpy()[usable], "key": ref_key,
+        pd.DataFrame({"payment_index": refs["payment_index"][usable], "key": ref_key,
                       "field": ref_field, "amount_cents": amount[ref_at]}),
-        pd.DataFrame({"invoice_key": names["invoice_key"], "invoice_at": name_at,
-                      "inv_key": name_key, "open_cents": open_[name_at]}))
+        pd.DataFrame({"invoice_key": names["invoice_key"][some], "invoice_at": name_at[some],
+                      "inv_key": name_key[some], "open_cents": name_open[some]}))
     payment, invoice = ref_at[ref], name_at[name]
     field, sim = ref_field[ref], np.array(sim, dtype="float64")
     if by_amount is not None:
@@ -312,11 +334,11 @@ def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, refs: pd.DataFrame, names
     kept = by_sim[~pd.Index(pair_code).duplicated()]
     kept = kept[sim[kept] >= FUZZY_FLOOR]
     if not len(kept):
-        return _empty(), _empty()
+        return _empty(), _empty(), np.array([], dtype="int64")
     payment, invoice, field, sim = payment[kept], invoice[kept], field[kept], sim[kept]
     amount_ok = (amount[payment] - open_[invoice]).__abs__() <= settings.tolerance_cents
     patient = _patient_match(pid[payment], pn[payment], ipid[invoice], ipn[invoice])
-    date_ok = _date_ok(p["date"].to_numpy()[payment], _starts(inv)[invoice])
+    date_ok = _date_ok(p["date"].to_numpy()[payment], inv["start"].to_numpy()[invoice])
     confidence = (0.45 * sim + 0.30 * amount_ok + 0.15 * patient + 0.10 * date_ok).round(4)
     invoice_key = inv["invoice_key"].to_numpy()[invoice]
     payment_index = p.index.to_numpy()[payment]
@@ -332,7 +354,7 @@ def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, refs: pd.DataFrame, names
         "payment_index": payment_index[first], "invoice_key": invoice_key[best],
         "applied_cents": amount[payment[best]], "method": "fuzzy " + field[best],
         "confidence": confidence[first], "recorded_invoice_key": None})
-    return first[ok], first[~ok]
+    return first[ok], first[~ok], invoice[best][ok]
 
 
 def _evidence_matches(p: pd.DataFrame, inv: pd.DataFrame,
@@ -341,9 +363,9 @@ def _evidence_matches(p: pd.DataFrame, inv: pd.DataFrame,
     `inv` carries each invoice's open_cents."""
     open_ = inv["open_cents"].to_numpy(dtype="int64")
     is_open = np.flatnonzero(open_ > 0)
-    at_pay, at_inv = _same_patient(p["patient_id_key"].to_numpy(), p["patient_key"].to_numpy(),
-                                   inv["patient_id_key"].to_numpy()[is_open],
-                                   inv["patient_key"].to_numpy()[is_open])
+    at_pay, at_inv = _same_patient(p["patient_id_code"].to_numpy(), p["patient_code"].to_numpy(),
+                                   inv["patient_id_code"].to_numpy()[is_open],
+                                   inv["patient_code"].to_numpy()[is_open])
     if not len(at_pay):
         return _empty(), _empty()
     at_inv = is_open[at_inv]
@@ -351,7 +373,7 @@ def _evidence_matches(p: pd.DataFrame, inv: pd.DataFrame,
     open_ = open_[at_inv]
     exact = np.abs(amount - open_) <= settings.tolerance_cents
     partial = amount < open_
-    date_ok = _date_ok(p["date"].to_numpy()[at_pay], _starts(inv)[at_inv])
+    date_ok = _date_ok(p["date"].to_numpy()[at_pay], inv["start"].to_numpy()[at_inv])
     n_open = np.bincount(at_pay)[at_pay]  # the payment's candidates
     n_exact = np.bincount(at_pay[exact], minlength=len(p))[at_pay]
     amount_score = np.where(exact, 0.30, np.where(partial & (n_open == 1), 0.20, 0.0))
@@ -410,46 +432,47 @@ def _subset_matches(payment_index: np.ndarray, invoice_key: np.ndarray, amount: 
     return out
 
 
-def _misapplications(p: pd.DataFrame, inv: pd.DataFrame, applied: pd.DataFrame,
-                     settings: Settings) -> pd.DataFrame:
+def _misapplications(p: pd.DataFrame, inv: pd.DataFrame, applied: dict[str, np.ndarray],
+                     applied_at: np.ndarray, settings: Settings) -> pd.DataFrame:
     """Recorded against invoice A while patient, amount and date say invoice B.
+    `applied`: the applications' columns, `applied_at`: their invoices as positions in `inv`.
 
-    Returns rows (payment_index, recorded_invoice_key=A, invoice_key=B) for unique B only.
+    Returns rows (payment_index, recorded_invoice_key=A, invoice_key=B, invoice_at=B's position)
+    for unique B only.
     """
     columns = ["payment_index", "recorded_invoice_key", "invoice_key"]
-    recorded_key = applied["recorded_invoice_key"].to_numpy()
+    recorded_key = applied["recorded_invoice_key"]
     rec = ~pd.isna(recorded_key)
     if not rec.any():
         return pd.DataFrame(columns=columns)
-    applied_at = pd.Index(inv["invoice_key"]).get_indexer(applied["invoice_key"])
     billed = inv["billed_cents"].to_numpy(dtype="int64")
     paid = np.zeros(len(inv), dtype="int64")
-    np.add.at(paid, applied_at, applied["applied_cents"].to_numpy(dtype="int64"))
+    np.add.at(paid, applied_at, applied["applied_cents"].astype("int64"))
     at = applied_at[rec]  # the recorded invoice A
-    payment_index, recorded_key = applied["payment_index"].to_numpy()[rec], recorded_key[rec]
+    payment_index, recorded_key = applied["payment_index"][rec], recorded_key[rec]
     pay_at = p.index.get_indexer(payment_index)
-    pid, pn = p["patient_id_key"].to_numpy()[pay_at], p["patient_key"].to_numpy()[pay_at]
+    pid, pn = p["patient_id_code"].to_numpy()[pay_at], p["patient_code"].to_numpy()[pay_at]
     amount = p["amount_cents"].array[pay_at].to_numpy(dtype="int64")
-    patient_known = ~pd.isna(pid) | ~pd.isna(pn)
-    other_patient = _patient_match(pid, pn, inv["patient_id_key"].to_numpy()[at],
-                                   inv["patient_key"].to_numpy()[at]) == 0.0
-    already = paid[at] - applied["applied_cents"].to_numpy(dtype="int64")[rec]
+    patient_known = (pid >= 0) | (pn >= 0)
+    ipid, ipn = inv["patient_id_code"].to_numpy(), inv["patient_code"].to_numpy()
+    other_patient = _patient_match(pid, pn, ipid[at], ipn[at]) == 0.0
+    already = paid[at] - applied["applied_cents"].astype("int64")[rec]
     overpays = already + amount > billed[at] + settings.tolerance_cents
     suspect = np.flatnonzero((other_patient | overpays) & patient_known)
     if not len(suspect):
         return pd.DataFrame(columns=columns)
-    at_rec, at_b = _same_patient(pid[suspect], pn[suspect], inv["patient_id_key"].to_numpy(),
-                                 inv["patient_key"].to_numpy())  # invoice B: any of the same patient
+    at_rec, at_b = _same_patient(pid[suspect], pn[suspect], ipid, ipn)  # B: any of the patient
     at_rec = suspect[at_rec]
     recorded = recorded_key[at_rec]
     invoice = inv["invoice_key"].to_numpy()[at_b]
     fits = ((invoice != recorded)
             & (np.abs(amount[at_rec] - (billed - paid)[at_b]) <= settings.tolerance_cents)
-            & _date_ok(p["date"].to_numpy()[pay_at[at_rec]], _starts(inv)[at_b]))
+            & _date_ok(p["date"].to_numpy()[pay_at[at_rec]], inv["start"].to_numpy()[at_b]))
     at_rec, recorded, invoice = at_rec[fits], recorded[fits], invoice[fits]
     unique = np.bincount(at_rec, minlength=len(pay_at))[at_rec] == 1
     return pd.DataFrame({"payment_index": payment_index[at_rec[unique]],
-                         "recorded_invoice_key": recorded[unique], "invoice_key": invoice[unique]})
+                         "recorded_invoice_key": recorded[unique], "invoice_key": invoice[unique],
+                         "invoice_at": at_b[fits][unique]})
 
 
 def match_payments(invoices: pd.DataFrame, payments: pd.DataFrame, settings: Settings,
@@ -459,38 +482,41 @@ def match_payments(invoices: pd.DataFrame, payments: pd.DataFrame, settings: Set
     pending = ~payments["duplicate"].to_numpy() & payments["amount_cents"].notna().to_numpy()
     refs = _references(payments, pending)
     names = _invoice_names(invoices)
-    stage12 = _reference_matches(payments, refs, names)
-    moved = _misapplications(payments, invoices, stage12, settings)
+    # what the later stages read of the tables, patients as codes (`_patient_codes`)
+    codes = _patient_codes(payments, invoices)
+    pay = payments[["amount_cents", "date", "kind"]].assign(
+        patient_id_code=codes["patient_id_code"], patient_code=codes["patient_code"])
+    inv = invoices[["invoice_key", "billed_cents"]].assign(
+        patient_id_code=codes["inv_patient_id_code"], patient_code=codes["inv_patient_code"],
+        start=invoices["service_date"].fillna(invoices["invoice_date"]))  # when care started
+    stage12, stage12_at = _reference_matches(payments, refs, names)
+    moved = _misapplications(pay, inv, stage12, stage12_at, settings)
     if len(moved):
         target = pd.Index(moved["payment_index"]).get_indexer(stage12["payment_index"])
         idx = target >= 0
-        stage12 = stage12.assign(
+        stage12_at = np.where(idx, moved["invoice_at"].to_numpy()[target], stage12_at)
+        stage12.update(
             invoice_key=np.where(idx, moved["invoice_key"].to_numpy()[target],
-                                 stage12["invoice_key"].to_numpy()),
+                                 stage12["invoice_key"]),
             method=np.where(idx, "patient + amount + date (recorded on another invoice)",
-                            stage12["method"].to_numpy()),
-            confidence=np.where(idx, 0.9, stage12["confidence"].to_numpy()))
+                            stage12["method"]),
+            confidence=np.where(idx, 0.9, stage12["confidence"]))
+    unpaid = invoices["billed_cents"].to_numpy(dtype="int64") - _paid(
+        len(invoices), stage12_at, stage12["applied_cents"])
+    stage12 = pd.DataFrame(stage12) if len(stage12_at) else _empty()
     applied = [stage12]
     candidates = []
 
-    invoice_at = pd.Index(invoices["invoice_key"])
-    billed = invoices["billed_cents"].to_numpy(dtype="int64")
-    # stages 3 and 4 read these columns only: selecting rows of the whole tables copies them all
-    evidence = invoices[["invoice_key", "patient_id_key", "patient_key", "service_date",
-                         "invoice_date"]]
-    unpaid = billed - _paid(invoice_at, applied)
-
-    left = payments.loc[pending & ~payments.index.isin(stage12["payment_index"])
-                        & ~payments.index.isin(waiting),
-                        ["amount_cents", "date", "kind", "patient_id_key", "patient_key"]]
-    fuzzy_ok, fuzzy_no = _fuzzy_matches(left, evidence.assign(open_cents=unpaid), refs, names,
-                                        settings)
+    left = pay[pending & ~payments.index.isin(stage12["payment_index"])
+               & ~payments.index.isin(waiting)]
+    fuzzy_ok, fuzzy_no, fuzzy_at = _fuzzy_matches(left, inv.assign(open_cents=unpaid), refs,
+                                                  names, settings)
     applied.append(fuzzy_ok)
     candidates.append(fuzzy_no)
-    unpaid = unpaid - _paid(invoice_at, [fuzzy_ok])
+    unpaid = unpaid - _paid(len(invoices), fuzzy_at, fuzzy_ok["applied_cents"].to_numpy())
     left = left[~left.index.isin(fuzzy_ok["payment_index"])]
     left = left[left["kind"] != "adjustment"]
-    ev_ok, ev_no = _evidence_matches(left, evidence.assign(open_cents=unpaid), settings)
+    ev_ok, ev_no = _evidence_matches(left, inv.assign(open_cents=unpaid), settings)
     applied.append(ev_ok)
     candidates.append(ev_no)
     apps = pd.concat([a for a in applied if len(a)] or [_empty()], ignore_index=True)

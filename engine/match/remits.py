@@ -55,45 +55,92 @@ def _claims_to_invoices(claims: pd.DataFrame, invoices: pd.DataFrame) -> np.ndar
 
 
 def _pair_reversals(claims: pd.DataFrame) -> pd.DataFrame:
-    """Mark each status-22 claim and the earlier claim it cancels (same number, payer number, charge)."""
+    """Mark each status-22 claim and the earlier claim it cancels (same number, payer number, charge).
+
+    Reversals are few: the pairs are found among them and the claims they name, on integer
+    numbers of the keys (missing values match each other, as in a merge)."""
     reverses = pd.Series(pd.NA, index=claims.index, dtype="Int64")
     reversed_by = reverses.copy()
     reversal = (claims["status"] == "22").to_numpy()
     if reversal.any():
-        keys = pd.DataFrame({"label": claims.index, "claim_key": claims["claim_key"].array,
-                             "_pc": claims["payer_claim"].fillna("").array,
-                             "_charge": claims["charge_cents"].array})
-        r = keys[reversal]
-        r = r.assign(_charge=-r["_charge"])
-        orig = keys[~reversal & keys["claim_key"].isin(r["claim_key"]).to_numpy()]  # named by r
-        pairs = r.merge(orig, on=["claim_key", "_pc", "_charge"], suffixes=("_rev", "_orig"))
-        if pairs.empty:  # payer numbers differ between reversal and original: claim + charge
-            pairs = r.merge(orig, on=["claim_key", "_charge"], suffixes=("_rev", "_orig"))
+        rev = np.flatnonzero(reversal)
+        claim_key = claims["claim_key"]
+        named = np.flatnonzero(~reversal & claim_key.isin(claim_key.array[rev]).to_numpy())
+        rows = np.concatenate([rev, named])
+        charge = claims["charge_cents"].array[rows]  # a reversal's is the original's, negated
+        charge[:len(rev)] = -charge[:len(rev)]
+        claim_code = _codes(claim_key.array[rows])
+        charge_code = _codes(charge)
+        same_claim = _combined(claim_code, _codes(claims["payer_claim"].array[rows].fillna("")),
+                               charge_code)
+        at_rev, at_named = _equal_codes(same_claim[:len(rev)], same_claim[len(rev):])
+        if not len(at_rev):  # payer numbers differ between reversal and original: claim + charge
+            same_claim = _combined(claim_code, charge_code)
+            at_rev, at_named = _equal_codes(same_claim[:len(rev)], same_claim[len(rev):])
+        at_rev, at_named = rev[at_rev], named[at_named]
+        label = claims.index.to_numpy()
         # each reversal cancels one original: the earliest not already cancelled
-        pairs = pairs.sort_values(["label_orig", "label_rev"], kind="mergesort")
-        pairs = pairs.drop_duplicates("label_rev").drop_duplicates("label_orig")
-        reverses.loc[pairs["label_rev"].to_numpy()] = pairs["label_orig"].to_numpy()
-        reversed_by.loc[pairs["label_orig"].to_numpy()] = pairs["label_rev"].to_numpy()
+        order = np.lexsort((label[at_rev], label[at_named]))
+        at_rev, at_named = at_rev[order], at_named[order]
+        first = ~pd.Index(label[at_rev]).duplicated()
+        at_rev, at_named = at_rev[first], at_named[first]
+        first = ~pd.Index(label[at_named]).duplicated()
+        at_rev, at_named = at_rev[first], at_named[first]
+        reverses.iloc[at_rev] = label[at_named]
+        reversed_by.iloc[at_named] = label[at_rev]
     return claims.assign(reverses=reverses, reversed_by=reversed_by)
 
 
-def _expected(table: pd.DataFrame, keys: list[str], probe: dict[str, pd.Series]):
-    """The table's expected_cents in its first row with each probe's `keys` (NA when none).
+def _codes(values) -> np.ndarray:
+    """Values numbered by their distinct ones, missing values too."""
+    return pd.factorize(values, use_na_sentinel=False)[0]
 
-    Each key is numbered by the table's distinct values of it, on both sides, and the numbers of
-    a row's keys make one integer: integers are cheap to look up, tuples of strings are not.
+
+def _combined(*codes: np.ndarray) -> np.ndarray:
+    """One number per distinct combination of the rows' numbers."""
+    combined = codes[0]
+    for code in codes[1:]:
+        combined = _codes(combined * (code.max(initial=0) + 1) + code)
+    return combined
+
+
+def _equal_codes(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (i, j) where left[i] == right[j]."""
+    by_code = np.argsort(right, kind="stable")
+    low = np.searchsorted(right[by_code], left, "left")
+    count = np.searchsorted(right[by_code], left, "right") - low
+    run_start = np.cumsum(count) - count
+    return (np.repeat(np.arange(len(left)), count),
+            by_code[np.repeat(low - run_start, count) + np.arange(count.sum())])
+
+
+def _key_codes(table: dict[str, pd.Series], probe: dict[str, pd.Series]):
+    """Each key column of a table numbered by its distinct values (-1: missing), and the probe's
+    values of that key by the same numbers (-1: not in the table): key → (the table's numbers,
+    the probe's, how many values). Numbered once, however many look-ups combine the keys."""
+    coded = {}
+    for key, column in table.items():
+        code, values = pd.factorize(column)
+        coded[key] = code, pd.Index(values).get_indexer(probe[key]), len(values)
+    return coded
+
+
+def _expected(coded: dict, keys: list[str], rows: np.ndarray, expected):
+    """`expected` (a table's expected_cents) in the first of `rows` (positions in the table, none
+    missing one of `keys`) with each probe's `keys` (NA when none); `coded`: `_key_codes`.
+
+    The numbers of a row's keys make one integer: integers are cheap to look up, tuples of
+    strings are not.
     """
-    table = table.dropna(subset=keys)
-    row = np.zeros(len(table), dtype="int64")
-    at = np.zeros(len(probe[keys[0]]), dtype="int64")  # -1: some key is not in the table
+    row = np.zeros(len(rows), dtype="int64")
+    at = np.zeros(len(coded[keys[0]][1]), dtype="int64")  # -1: some key is not in the table
     for key in keys:
-        code, values = pd.factorize(table[key])
-        found = pd.Index(values).get_indexer(probe[key])
-        row = row * len(values) + code
-        at = np.where((at < 0) | (found < 0), -1, at * len(values) + found)
+        code, found, size = coded[key]
+        row = row * size + code[rows]
+        at = np.where((at < 0) | (found < 0), -1, at * size + found)
     first = ~pd.Index(row).duplicated()
     at = pd.Index(row[first]).get_indexer(at)
-    return table["expected_cents"].array[first].take(at, allow_fill=True).astype("Int64")
+    return expected[rows[first]].take(at, allow_fill=True).astype("Int64")
 
 
 def _contracts(lines: pd.DataFrame, invoice_lines: pd.DataFrame, fees: pd.DataFrame,
@@ -123,19 +170,22 @@ def _contracts(lines: pd.DataFrame, invoice_lines: pd.DataFrame, fees: pd.DataFr
                        "expected_cents": invoice_lines["expected_cents"]})
     il = il.dropna(subset=["expected_cents", "code_key"])
     if len(il):
+        coded = _key_codes({key: il[key] for key in ("invoice_key", "code_key", "mod_key")}, probe)
         for keys in (["invoice_key", "code_key", "mod_key"], ["invoice_key", "code_key"]):
-            contract = contract.fillna(_expected(il, keys, probe))
+            rows = np.flatnonzero(np.logical_and.reduce([coded[key][0] >= 0 for key in keys]))
+            contract = contract.fillna(_expected(coded, keys, rows, il["expected_cents"].array))
     # 2. the fee schedule, by payer + CPT (+ modifier), times units
     if len(fees):
-        f = pd.DataFrame({"payer_key": fees["payer_key"], "code_key": fees["cpt_key"],
-                          "mod_key": fees["modifier_key"],
-                          "expected_cents": fees["expected_cents"]})
+        coded = _key_codes({"payer_key": fees["payer_key"], "code_key": fees["cpt_key"],
+                            "mod_key": fees["modifier_key"]}, probe)
+        has_payer_code = (coded["payer_key"][0] >= 0) & (coded["code_key"][0] >= 0)
+        has_mod = coded["mod_key"][0] >= 0
         whole_units = np.rint(lines["units"].fillna(1.0).to_numpy() * 100).astype("int64")
         for keys in (["payer_key", "code_key", "mod_key"], ["payer_key", "code_key"]):
-            sub = f.dropna(subset=keys)
+            rows = has_payer_code & has_mod
             if keys[-1] == "code_key":
-                sub = sub[sub["mod_key"].isna()] if sub["mod_key"].notna().any() else sub
-            rate = _expected(sub, keys, probe)
+                rows = has_payer_code & ~has_mod if rows.any() else has_payer_code
+            rate = _expected(coded, keys, np.flatnonzero(rows), fees["expected_cents"].array)
             scaled = (rate.astype("Float64") * whole_units / 100).round().astype("Int64")
             contract = contract.fillna(scaled)
     return contract

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.match.remits import _claims_to_invoices
+from engine.match.remits import _claims_to_invoices, _pair_reversals
 
 
 def test_claim_key_wins_over_invoice_key_and_the_first_invoice_wins():
@@ -22,3 +22,28 @@ def test_a_claim_key_naming_one_invoice_and_keying_another_goes_to_the_named_one
     assert _claims_to_invoices(claims, invoices).tolist() == [1, 1]
     no_invoices = invoices.iloc[:0]
     assert np.array_equal(_claims_to_invoices(claims, no_invoices), [-1, -1])
+
+
+
+def _claims(*rows) -> pd.DataFrame:
+    claim_key, payer_claim, charge, status = zip(*rows)
+    return pd.DataFrame({"claim_key": pd.array(claim_key, dtype="str"),
+                         "payer_claim": pd.array(payer_claim, dtype="str"),
+                         "charge_cents": pd.array(charge, dtype="Int64"),
+                         "status": pd.array(status, dtype="str")},
+                        index=[10 + n for n in range(len(rows))])
+
+
+def _pairs(claims: pd.DataFrame) -> tuple[list, list]:
+    paired = _pair_reversals(claims)
+    return paired["reverses"].fillna(-1).tolist(), paired["reversed_by"].fillna(-1).tolist()
+
+
+def test_a_reversal_cancels_the_claim_with_its_number_payer_number_and_charge():
+    claims = _claims(("A", "P", 100, "1"), ("A", "P", 200, "1"), ("A", "P", -200, "22"),
+                     ("A", "P", -300, "22"), ("B", "Q", 50, "1"), ("B", "R", -50, "22"),
+                     (None, None, 70, "1"), (None, None, -70, "22"))
+    # B's payer numbers differ: claim + charge pair only when no claim pairs on all three;
+    # missing values pair like values, as in a merge
+    assert _pairs(claims) == ([-1, -1, 11, -1, -1, -1, -1, 16], [-1, 12, -1, -1, -1, -1, 17, -1])
+    assert _pairs(claims.iloc[4:6]) == ([-1, 14], [15, -1])
