@@ -79,13 +79,17 @@ def _pair_reversals(claims: pd.DataFrame) -> pd.DataFrame:
             at_rev, at_named = _equal_codes(same_claim[:len(rev)], same_claim[len(rev):])
         at_rev, at_named = rev[at_rev], named[at_named]
         label = claims.index.to_numpy()
-        # each reversal cancels one original: the earliest not already cancelled
-        order = np.lexsort((label[at_rev], label[at_named]))
-        at_rev, at_named = at_rev[order], at_named[order]
-        first = ~pd.Index(label[at_rev]).duplicated()
-        at_rev, at_named = at_rev[first], at_named[first]
-        first = ~pd.Index(label[at_named]).duplicated()
-        at_rev, at_named = at_rev[first], at_named[first]
+        # each reversal, in order, cancels one original: the earliest not already cancelled (a
+        # claim paid twice and reversed twice is two pairs); the candidate pairs are few
+        order = np.lexsort((label[at_named], label[at_rev]))
+        pairs: dict[int, int] = {}  # reversal → original
+        cancelled: set[int] = set()
+        for r, n in zip(at_rev[order].tolist(), at_named[order].tolist()):
+            if r not in pairs and n not in cancelled:
+                pairs[r] = n
+                cancelled.add(n)
+        at_rev = np.fromiter(pairs.keys(), dtype=np.intp, count=len(pairs))
+        at_named = np.fromiter(pairs.values(), dtype=np.intp, count=len(pairs))
         reverses.iloc[at_rev] = label[at_named]
         reversed_by.iloc[at_named] = label[at_rev]
     return claims.assign(reverses=reverses, reversed_by=reversed_by)

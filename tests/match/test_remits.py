@@ -47,3 +47,12 @@ def test_a_reversal_cancels_the_claim_with_its_number_payer_number_and_charge():
     # missing values pair like values, as in a merge
     assert _pairs(claims) == ([-1, -1, 11, -1, -1, -1, -1, 16], [-1, 12, -1, -1, -1, -1, 17, -1])
     assert _pairs(claims.iloc[4:6]) == ([-1, 14], [15, -1])
+
+
+def test_each_reversal_cancels_the_earliest_original_not_already_cancelled():
+    # a claim paid twice and reversed twice: two pairs, in order; a third reversal finds none
+    claims = _claims(("A", "P", 100, "1"), ("A", "P", 100, "1"), ("A", "P", -100, "22"),
+                     ("A", "P", -100, "22"), ("A", "P", -100, "22"))
+    assert _pairs(claims) == ([-1, -1, 10, 11, -1], [12, 13, -1, -1, -1])
+    # one reversal of a claim paid twice cancels the first payment
+    assert _pairs(claims.iloc[:3]) == ([-1, -1, 10], [12, -1, -1])
