@@ -93,3 +93,12 @@ def test_booleans_and_times_are_not_dates():
 def test_mixed_column_of_serials_dates_and_text():
     assert read(46096, dt.date(2026, 3, 16), "03/17/2026") == (
         [d(2026, 3, 15), d(2026, 3, 16), d(2026, 3, 17)], [False] * 3)
+
+
+def test_repeated_datetimes_become_midnight_of_their_day_before_1970_too():
+    dates, bad = to_dates(pd.Series([dt.datetime(1960, 5, 1, 23, 59), dt.date(2026, 3, 15),
+                                      dt.datetime(1960, 5, 1, 23, 59), None], dtype="object"))
+    assert dates.dtype == "datetime64[us]"
+    assert dates.tolist()[:3] == [pd.Timestamp("1960-05-01"), pd.Timestamp("2026-03-15"),
+                                  pd.Timestamp("1960-05-01")]
+    assert pd.isna(dates.iloc[3]) and bad.tolist() == [False] * 4

@@ -82,3 +82,22 @@ def test_text_matches_finds_the_texts_holding_the_needle_in_any_text():
         cells = Cells(np.array(values * 2, dtype=object))
         expected = [isinstance(v, str) and match(v) is not None for v in values * 2]
         assert cells.text_matches(match, "total").tolist() == expected
+
+
+def test_type_codes_tell_equal_values_of_different_types_apart():
+    import datetime as dt
+
+    from engine.ids import type_codes
+
+    class Text(str):
+        pass
+
+    values = [1.0, 1, True, np.float64(1.0), "a", Text("a"), None, float("nan"), pd.NaT,
+              dt.date(2026, 1, 2), dt.datetime(2026, 1, 2), pd.Timestamp("2026-01-02"), "b", 2.0]
+    cells = np.empty(len(values), dtype=object)
+    cells[:] = values
+    codes, kinds = type_codes(cells)
+    assert kinds == [float, int, bool, np.float64, str, Text, type(None), type(pd.NaT), dt.date,
+                     dt.datetime, pd.Timestamp]
+    assert [kinds[c] for c in codes] == [type(v) for v in values]
+    assert type_codes(np.empty(0, dtype=object))[1] == []
