@@ -17,7 +17,7 @@ from engine.errors import InputError
 from engine.findings import COLUMNS as FINDING_HEADERS
 from engine.ids import cell_text
 from engine.read.grid import Grid, Workbook
-from engine.read.memory import release_free_memory
+from engine.read.memory import paused_gc, release_free_memory
 from engine.read.sheets import empty_table, read_sheet
 from engine.settings import Settings, parse_settings
 from engine.tables import SHEETS
@@ -99,23 +99,24 @@ def read_book(book: Book, path: Path) -> Inputs:
     invalid: list[pd.DataFrame] = []
     left_out: dict[str, pd.DataFrame] = {}
     names: dict[str, str] = {}
-    for sheet in SHEETS:
-        if sheet == "Settings":
-            continue
-        actual = book.find(sheet)
-        if actual is None:
-            if sheet == "Invoices":
-                raise InputError("the workbook has no sheet named Invoices (the one sheet "
-                                 "the engine needs)", file=path.name)
-            tables[sheet] = empty_table(sheet)
-            continue
-        names[sheet] = actual
-        read = read_sheet(book.grid(actual), sheet, settings, path.name)
-        tables[sheet] = read.table
-        if len(read.invalid):
-            invalid.append(read.invalid)
-        if len(read.left_out):
-            left_out[sheet] = read.left_out
+    with paused_gc():  # a list per row, millions of cells: see engine.read.memory
+        for sheet in SHEETS:
+            if sheet == "Settings":
+                continue
+            actual = book.find(sheet)
+            if actual is None:
+                if sheet == "Invoices":
+                    raise InputError("the workbook has no sheet named Invoices (the one sheet "
+                                     "the engine needs)", file=path.name)
+                tables[sheet] = empty_table(sheet)
+                continue
+            names[sheet] = actual
+            read = read_sheet(book.grid(actual), sheet, settings, path.name)
+            tables[sheet] = read.table
+            if len(read.invalid):
+                invalid.append(read.invalid)
+            if len(read.left_out):
+                left_out[sheet] = read.left_out
     previous, staff_rows = read_previous_findings(book)
     invalid_df = pd.concat(invalid, ignore_index=True) if invalid else pd.DataFrame()
     return Inputs(path, settings, tables, invalid_df, names, previous, staff_rows, left_out)

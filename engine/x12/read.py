@@ -32,10 +32,10 @@ except ImportError:  # pragma: no cover - a pandas without them: the generic pat
     _to_object_array = _to_object_array_tuples = None
 
 from engine.money import decimal_to_cents
+from engine.read.memory import paused_gc
 from engine.x12.tokenize import (
     Delimiters,
     Tokens,
-    paused_gc,
     split_components,
     split_composite,
     tokenize,

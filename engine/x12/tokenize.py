@@ -18,12 +18,11 @@ all comes back with no segments and one problem.
 from __future__ import annotations
 
 import functools
-import gc
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, repeat
+
+from engine.read.memory import paused_gc
 
 _WHITESPACE = " \t\r\n\x0b\x0c"
 _DEFAULT_ELEMENT, _DEFAULT_COMPONENT, _DEFAULT_TERMINATOR = "*", ":", "~"
@@ -58,18 +57,6 @@ class Tokens:
     numbers: list[int] = field(default_factory=list)
     delimiters: list[Delimiters] = field(default_factory=list)
     problems: list[tuple[int | None, str]] = field(default_factory=list)
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Disable the cyclic garbage collector during bulk allocation of small containers."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def decode(data: bytes | str) -> str:
