@@ -105,9 +105,9 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
     return out
 
 
-def _joined_methods(match_method: pd.Series, invoice: np.ndarray, invoices: int) -> pd.Series:
-    """`exact invoice, fuzzy reference` per invoice (numbered 0 … invoices - 1 in `invoice`): its
-    distinct match methods, sorted."""
+def _joined_methods(match_method: pd.Series, invoice: np.ndarray, n_invoices: int) -> pd.Series:
+    """`exact invoice, fuzzy reference` per invoice (numbered 0 … n_invoices - 1 in `invoice`):
+    its distinct match methods, sorted."""
     if match_method.empty:
         return pd.Series(dtype="str")
     method, methods = pd.factorize(match_method)  # a handful of methods: sort those, not rows
@@ -115,7 +115,7 @@ def _joined_methods(match_method: pd.Series, invoice: np.ndarray, invoices: int)
     # the set of methods of each invoice as bits (Python ints: any number of methods fits)
     bit = np.array([1 << int(r) for r in np.searchsorted(names, methods)], dtype=object)
     known = (invoice >= 0) & (method >= 0)
-    sets = np.zeros(invoices, dtype=object)
+    sets = np.zeros(n_invoices, dtype=object)
     np.bitwise_or.at(sets, invoice[known], bit[method[known]])
     which, distinct = pd.factorize(sets)
     texts = np.array([", ".join(n for r, n in enumerate(names) if s >> r & 1) for s in distinct],

@@ -98,7 +98,9 @@ def claim_invoice_at(ctx: Context) -> np.ndarray:
     claims = remit_claims(ctx)
     if claims.empty:
         return np.empty(0, dtype=np.intp)
-    return invoices_by_key(ctx).index.get_indexer(claims["invoice_key"])
+    at = invoices_by_key(ctx).index.get_indexer(claims["invoice_key"])
+    at.flags.writeable = False  # shared by the checks of the run
+    return at
 
 
 def sum_by(at: np.ndarray, cents: np.ndarray, size: int) -> np.ndarray:

@@ -75,8 +75,8 @@ def _posted_twice(ctx: Context) -> pd.DataFrame:
     same_amount = p.loc[duplicate | amount.isin(amount[duplicate]),
                         ["invoice_key", "claim_key", "duplicate"]]
     target = same_amount["invoice_key"].fillna(same_amount["claim_key"])
-    again = same_amount["duplicate"].to_numpy()
-    kept = again | target.isin(target[again]).to_numpy()
+    repeat = same_amount["duplicate"].to_numpy()
+    kept = repeat | target.isin(target[repeat]).to_numpy()
     candidates = p.loc[same_amount.index[kept],
                        ["payer_key", "amount_cents", "reference_key", "date", "row", "payment",
                         "source"]]
@@ -88,7 +88,7 @@ def _posted_twice(ctx: Context) -> pd.DataFrame:
                           **{name: candidates[name]
                              for name in ("date", "row", "payment", "source")}},
                          index=candidates.index, copy=False)
-    again = again[kept]
+    again = repeat[kept]
     originals = (group[~again].sort_values(["date", "row"], kind="mergesort")
                  .drop_duplicates(same))
     repeats = group.loc[again, same]

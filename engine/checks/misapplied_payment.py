@@ -14,8 +14,8 @@ TYPE = "MISAPPLIED_PAYMENT"
 def check(ctx: Context) -> pd.DataFrame:
     a = ctx.applications
     recorded = a["recorded_invoice_key"].to_numpy(dtype=object)
-    differs = np.flatnonzero(recorded != a["invoice_key"].to_numpy(dtype=object))
-    moved = a.iloc[differs[pd.notna(recorded[differs])]]  # few differ: test those for blanks
+    known = np.flatnonzero(pd.notna(recorded))
+    moved = a.iloc[known[recorded[known] != a["invoice_key"].to_numpy(dtype=object)[known]]]
     if moved.empty:
         return pd.DataFrame()
     p = ctx.payments.loc[moved["payment_index"]]

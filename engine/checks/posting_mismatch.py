@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from engine.checks._common import (
-    claim_fields,
     cents_or_zero,
+    claim_fields,
     claim_invoice_at,
     invoices_by_key,
     money,

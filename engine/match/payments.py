@@ -287,7 +287,7 @@ def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, refs: dict[str, np.ndarra
     """Stage 3: references a typo away, blocked by patient and by amount, confirmed by evidence:
     (applied, candidates, the applied invoices as positions in `inv`). `p`, `inv`: the payments
     and invoices as match_payments gives them to stages 2–4 (patients as codes, when care
-    started); `inv`: the invoices `names` were made from, in the same order, with their open_cents.
+    started), `inv` in the order `names` were made from and with its open_cents.
 
     The candidate pairs are kept as arrays of positions (payment in `p`, reference in `refs`,
     invoice in `inv`): the joins are `_equal_pairs` on integers, in a merge's order."""
