@@ -287,6 +287,10 @@ def cents(token: str) -> int | None:
 
 @functools.lru_cache(maxsize=1 << 12)  # units and quantities repeat
 def _number(token: str) -> float | None:
+    """An X12 decimal (`2`, `1.5`) as a float; None when it is not one (`float` alone would read
+    `1_0` as 10)."""
+    if "_" in token:
+        return None
     try:
         value = float(token)
     except ValueError:

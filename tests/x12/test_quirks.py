@@ -120,3 +120,12 @@ def test_tokenizer_reports_separators():
     tokens = tokenize((DATA / "tigershark_835-example_pipe.835").read_bytes())
     d = tokens.delimiters[0]
     assert (d.element, d.component, d.repetition, d.terminator) == ("|", "^", None, "~")
+
+
+def test_units_that_are_not_a_decimal_read_as_one_with_a_problem(make_835, balanced_body):
+    for units in ("1_0", "abc", "inf"):
+        body = balanced_body.replace("SVC*HC:99213:25*200.00*120.00**1~",
+                                     f"SVC*HC:99213:25*200.00*120.00**{units}~")
+        r = read_835(make_835(body).encode(), "u.835")
+        assert r.lines["units"].tolist() == [1.0]
+        assert "SVC05 (the units) is not a number; read as 1" in r.problems["message"].tolist()
