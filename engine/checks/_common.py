@@ -103,18 +103,6 @@ def claim_invoice_at(ctx: Context) -> np.ndarray:
     return at
 
 
-def sum_by(at: np.ndarray, cents: np.ndarray, size: int) -> np.ndarray:
-    """Integer cents added up by position `at` into `size` totals (rows at -1 count nothing)."""
-    total = np.zeros(size, dtype=np.int64)
-    np.add.at(total, at[at >= 0], cents[at >= 0])
-    return total
-
-
-def cents_or_zero(column: pd.Series) -> np.ndarray:
-    """An Int64 cents column as int64, a missing amount adding nothing (as in a groupby sum)."""
-    return column.to_numpy(dtype=np.int64, na_value=0)
-
-
 @per_context
 def remitted(ctx: Context) -> pd.Series:
     """Whether each invoice_totals row has a remitted claim."""

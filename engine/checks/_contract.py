@@ -14,6 +14,7 @@ import pandas as pd
 
 from engine.checks._common import per_context
 from engine.context import Context
+from engine.positions import cents_or_zero, sum_at
 
 JUDGED_STATUSES = ("1", "19")
 _INT64 = pd.Int64Dtype()  # once: a dtype name costs a registry lookup per use
@@ -42,16 +43,15 @@ def contract_view(ctx: Context) -> pd.DataFrame:
     has_lines[line_at[counted]] = True
     unknown[line_at[counted & contract.isna()]] = True
     keep = judged & has_lines & ~unknown
-    contracted = _sum_at(line_at, counted, contract.to_numpy(dtype=np.int64, na_value=0),
-                         len(claims))
+    contracted = sum_at(np.where(counted, line_at, -1), cents_or_zero(contract), len(claims))
 
     explained = {"253", *ctx.settings.explained_reasons}
     adj_at = claim_at.get_indexer(adj["claim_index"].array)
-    amount = adj["amount_cents"].to_numpy(dtype=np.int64, na_value=0)
+    amount = cents_or_zero(adj["amount_cents"])
     group = adj["group"]
-    pr = _sum_at(adj_at, (group == "PR").to_numpy(dtype=bool), amount, len(claims))
-    cut = _sum_at(adj_at, ((group == "CO") & adj["reason"].isin(explained)).to_numpy(dtype=bool),
-                  amount, len(claims))
+    pr = sum_at(np.where((group == "PR").to_numpy(dtype=bool), adj_at, -1), amount, len(claims))
+    cut = sum_at(np.where(((group == "CO") & adj["reason"].isin(explained)).to_numpy(dtype=bool),
+                          adj_at, -1), amount, len(claims))
 
     paid = claims["paid_cents"].array[keep]
     pr_cents, explained_cents = pd.array(pr[keep], dtype=_INT64), pd.array(cut[keep], dtype=_INT64)
@@ -63,11 +63,3 @@ def contract_view(ctx: Context) -> pd.DataFrame:
         "explained_cents": explained_cents,
         "received_cents": paid + pr_cents + explained_cents,
     }, index=claims.index[keep], copy=False)
-
-
-def _sum_at(at: np.ndarray, chosen: np.ndarray, cents: np.ndarray, size: int) -> np.ndarray:
-    """Σ `cents` of the `chosen` rows at each of `size` positions `at` (-1: nowhere)."""
-    chosen = chosen & (at >= 0)
-    sums = np.zeros(size, dtype=np.int64)
-    np.add.at(sums, at[chosen], cents[chosen])
-    return sums

@@ -11,17 +11,16 @@ import numpy as np
 import pandas as pd
 
 from engine.checks._common import (
-    cents_or_zero,
     claim_fields,
     claim_invoice_at,
     claim_key,
     invoices_by_key,
     money,
     remit_claims,
-    sum_by,
 )
 from engine.context import Context
 from engine.match.remits import FORWARDED
+from engine.positions import cents_or_zero, sum_at
 
 TYPE = "PATIENT_RESPONSIBILITY"
 _INT64 = pd.Int64Dtype()
@@ -35,11 +34,11 @@ def check(ctx: Context) -> pd.DataFrame:
     at = claim_invoice_at(ctx)
     owner = pd.Index(claims["claim_index"]).get_indexer(adj["claim_index"])
     owner[~(adj["effective"] & (adj["group"] == "PR")).to_numpy(dtype=bool)] = -1
-    pr_cents = sum_by(owner, cents_or_zero(adj["amount_cents"]), len(claims))
+    pr_cents = sum_at(owner, cents_or_zero(adj["amount_cents"]), len(claims))
     c = np.flatnonzero(claims["effective"].to_numpy(dtype=bool) & (at >= 0)
                        & ~claims["status"].isin(FORWARDED).to_numpy(dtype=bool))
     c_at = at[c]
-    per_inv = sum_by(c_at, pr_cents[c], len(ctx.invoice_totals))[c_at]
+    per_inv = sum_at(c_at, pr_cents[c], len(ctx.invoice_totals))[c_at]
     patient_paid = cents_or_zero(invoices_by_key(ctx)["patient_paid_cents"])[c_at]
     keep = (pr_cents[c] > 0) & (per_inv - patient_paid > ctx.settings.tolerance_cents)
     if not keep.any():

@@ -8,15 +8,14 @@ import numpy as np
 import pandas as pd
 
 from engine.checks._common import (
-    cents_or_zero,
     claim_fields,
     claim_invoice_at,
     invoices_by_key,
     money,
     remit_claims,
-    sum_by,
 )
 from engine.context import Context
+from engine.positions import cents_or_zero, sum_at
 
 TYPE = "POSTING_MISMATCH"
 _INT64 = pd.Int64Dtype()  # once: a dtype name costs a registry lookup per use
@@ -36,7 +35,7 @@ def check(ctx: Context) -> pd.DataFrame:
     invoice = invoice[np.argsort(first, kind="stable")]
     last_claim = np.full(len(t), -1, dtype=np.intp)
     np.maximum.at(last_claim, at[matched], matched)
-    remit_paid = sum_by(at, cents_or_zero(claims["paid_cents"]), len(t))[invoice]
+    remit_paid = sum_at(at, cents_or_zero(claims["paid_cents"]), len(t))[invoice]
     posted = cents_or_zero(invoices_by_key(ctx)["posted_insurance_cents"])[invoice]
     bad = np.abs(posted - remit_paid) > ctx.settings.tolerance_cents
     if not bad.any():

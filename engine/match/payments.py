@@ -30,6 +30,7 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from engine.positions import equal_pairs, sum_at
 from engine.settings import Settings
 
 APPLICATION_COLUMNS = ("payment_index", "invoice_key", "applied_cents", "method", "confidence",
@@ -137,14 +138,6 @@ def _reference_matches(p: pd.DataFrame, refs: dict[str, np.ndarray], names: dict
                                          invoice[best_at], None)}, invoice_at[best_at]
 
 
-def _paid(n_invoices: int, invoice_at: np.ndarray, applied_cents: np.ndarray) -> np.ndarray:
-    """Cents applied to each invoice, from applications' invoices (`invoice_at`, positions) and
-    amounts."""
-    paid = np.zeros(n_invoices, dtype="int64")
-    np.add.at(paid, invoice_at, applied_cents.astype("int64"))
-    return paid
-
-
 def _patient_codes(payments: pd.DataFrame, invoices: pd.DataFrame) -> dict[str, np.ndarray]:
     """The patient ID and name keys of payments and invoices numbered together (-1: missing):
     the matcher compares and joins patients many times, and integers need no string hashing.
@@ -181,28 +174,15 @@ def _equal_pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.nd
     i, then j): a merge on one key done on integer codes, without the frames a merge builds and
     its hashing of str columns (plain object arrays factorize faster)."""
     codes = pd.factorize(np.concatenate([left, right]))[0] + 1  # 0: missing
-    return _code_pairs(codes[:len(left)], codes[len(left):])
-
-
-def _code_pairs(left_codes: np.ndarray, right_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`_equal_pairs` of values already numbered 1, 2, … (0: missing)."""
-    by_code = np.argsort(right_codes, kind="stable")  # right positions, a run per code
-    per_code = np.bincount(right_codes, minlength=max(left_codes.max(initial=0),
-                                                      right_codes.max(initial=0)) + 1)
-    start = (np.cumsum(per_code) - per_code)[left_codes]
-    count = np.where(left_codes > 0, per_code[left_codes], 0)  # a missing value equals nothing
-    i = np.repeat(np.arange(len(left_codes)), count)
-    run_start = np.repeat(np.cumsum(count) - count, count)
-    j = by_code[np.repeat(start, count) + np.arange(len(i)) - run_start]
-    return i, j
+    return equal_pairs(codes[:len(left)], codes[len(left):])
 
 
 def _same_patient(pid: np.ndarray, pn: np.ndarray, ipid: np.ndarray,
                   ipn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions (i, j) of a payment and an invoice of the same patient, as `_patient_match`
     means it; each pair once (arguments as for `_patient_match`)."""
-    by_id = _code_pairs(pid + 1, ipid + 1)
-    by_name = _code_pairs(pn + 1, ipn + 1)
+    by_id = equal_pairs(pid + 1, ipid + 1)
+    by_name = equal_pairs(pn + 1, ipn + 1)
     # a name counts where one side has no ID, so no pair is found both ways
     one_id = (pid < 0)[by_name[0]] | (ipid < 0)[by_name[1]]
     return (np.concatenate([by_id[0], by_name[0][one_id]]),
@@ -307,8 +287,8 @@ def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, refs: dict[str, np.ndarra
     # patient block: each reference of a payment against the numbers of its patient's invoices
     pay = pd.unique(ref_at)  # payments with a usable reference, in the order of their first one
     at_pay, at_inv = _same_patient(pid[pay], pn[pay], ipid, ipn)
-    pair, ref = _code_pairs(pay[at_pay] + 1, ref_at + 1)
-    pair, name = _code_pairs(at_inv[pair] + 1, name_at + 1)
+    pair, ref = equal_pairs(pay[at_pay] + 1, ref_at + 1)
+    pair, name = equal_pairs(at_inv[pair] + 1, name_at + 1)
     ref = ref[pair]
     # plain lists: iterating a pandas string column element by element costs more than the scorer
     sim = [OSA.normalized_similarity(a, b)
@@ -446,8 +426,7 @@ def _misapplications(p: pd.DataFrame, inv: pd.DataFrame, applied: dict[str, np.n
     if not rec.any():
         return pd.DataFrame(columns=columns)
     billed = inv["billed_cents"].to_numpy(dtype="int64")
-    paid = np.zeros(len(inv), dtype="int64")
-    np.add.at(paid, applied_at, applied["applied_cents"].astype("int64"))
+    paid = sum_at(applied_at, applied["applied_cents"], len(inv))
     at = applied_at[rec]  # the recorded invoice A
     payment_index, recorded_key = applied["payment_index"][rec], recorded_key[rec]
     pay_at = p.index.get_indexer(payment_index)
@@ -501,8 +480,8 @@ def match_payments(invoices: pd.DataFrame, payments: pd.DataFrame, settings: Set
             method=np.where(idx, "patient + amount + date (recorded on another invoice)",
                             stage12["method"]),
             confidence=np.where(idx, 0.9, stage12["confidence"]))
-    unpaid = invoices["billed_cents"].to_numpy(dtype="int64") - _paid(
-        len(invoices), stage12_at, stage12["applied_cents"])
+    unpaid = invoices["billed_cents"].to_numpy(dtype="int64") - sum_at(
+        stage12_at, stage12["applied_cents"], len(invoices))
     stage12 = pd.DataFrame(stage12) if len(stage12_at) else _empty()
     applied = [stage12]
     candidates = []
@@ -513,7 +492,7 @@ def match_payments(invoices: pd.DataFrame, payments: pd.DataFrame, settings: Set
                                                   names, settings)
     applied.append(fuzzy_ok)
     candidates.append(fuzzy_no)
-    unpaid = unpaid - _paid(len(invoices), fuzzy_at, fuzzy_ok["applied_cents"].to_numpy())
+    unpaid = unpaid - sum_at(fuzzy_at, fuzzy_ok["applied_cents"].to_numpy(), len(invoices))
     left = left[~left.index.isin(fuzzy_ok["payment_index"])]
     left = left[left["kind"] != "adjustment"]
     ev_ok, ev_no = _evidence_matches(left, inv.assign(open_cents=unpaid), settings)

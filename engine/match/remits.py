@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine.positions import cents_or_zero, equal_pairs, sum_at
 from engine.settings import Settings
 
 PAID_STATUSES = ("1", "2", "3", "19", "20", "21")
@@ -73,10 +74,10 @@ def _pair_reversals(claims: pd.DataFrame) -> pd.DataFrame:
         charge_code = _codes(charge)
         same_claim = _combined(claim_code, _codes(claims["payer_claim"].array[rows].fillna("")),
                                charge_code)
-        at_rev, at_named = _equal_codes(same_claim[:len(rev)], same_claim[len(rev):])
+        at_rev, at_named = equal_pairs(same_claim[:len(rev)] + 1, same_claim[len(rev):] + 1)
         if not len(at_rev):  # payer numbers differ between reversal and original: claim + charge
             same_claim = _combined(claim_code, charge_code)
-            at_rev, at_named = _equal_codes(same_claim[:len(rev)], same_claim[len(rev):])
+            at_rev, at_named = equal_pairs(same_claim[:len(rev)] + 1, same_claim[len(rev):] + 1)
         at_rev, at_named = rev[at_rev], named[at_named]
         label = claims.index.to_numpy()
         # each reversal, in order, cancels one original: the earliest not already cancelled (a
@@ -106,16 +107,6 @@ def _combined(*codes: np.ndarray) -> np.ndarray:
     for code in codes[1:]:
         combined = _codes(combined * (code.max(initial=0) + 1) + code)
     return combined
-
-
-def _equal_codes(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions (i, j) where left[i] == right[j]."""
-    by_code = np.argsort(right, kind="stable")
-    low = np.searchsorted(right[by_code], left, "left")
-    count = np.searchsorted(right[by_code], left, "right") - low
-    run_start = np.cumsum(count) - count
-    return (np.repeat(np.arange(len(left)), count),
-            by_code[np.repeat(low - run_start, count) + np.arange(count.sum())])
 
 
 def _key_codes(table: dict[str, pd.Series], probe: dict[str, pd.Series]):
@@ -274,37 +265,25 @@ def _per_invoice(claims: pd.DataFrame, adj: pd.DataFrame, adj_claim: np.ndarray,
     keys = invoice_keys.take(first)
     size = len(keys)
     effective = claims["effective"].to_numpy(dtype=bool)
-    has_effective = _sum_by(invoice, size, effective) > 0
+    has_effective = sum_at(invoice, effective, size) > 0
     not_denied = effective & claims["denied"].eq(False).to_numpy(dtype=bool, na_value=False)
     forwarded = effective & claims["status"].isin(FORWARDED).to_numpy()
-    charge = np.where(effective, _cents(claims["charge_cents"]), 0)
+    charge = np.where(effective, cents_or_zero(claims["charge_cents"]), 0)
     adj_invoice = np.append(invoice, -1)[adj_claim]
-    amount = np.where(adj["effective"].to_numpy(dtype=bool), _cents(adj["amount_cents"]), 0)
+    amount = np.where(adj["effective"].to_numpy(dtype=bool), cents_or_zero(adj["amount_cents"]), 0)
     pr = adj["group"].to_numpy(dtype=object) == "PR"
     contractual = adj["contractual"].to_numpy(dtype=bool)
     return pd.DataFrame({
         "invoice_key": keys,
-        "remit_paid_cents": pd.array(_sum_by(invoice, size, _cents(claims["paid_cents"])),
+        "remit_paid_cents": pd.array(sum_at(invoice, cents_or_zero(claims["paid_cents"]), size),
                                      dtype="Int64"),
-        "remit_pr_cents": pd.array(_sum_by(adj_invoice, size, np.where(pr, amount, 0)),
+        "remit_pr_cents": pd.array(sum_at(adj_invoice, np.where(pr, amount, 0), size),
                                    dtype="Int64"),
         "remit_adjusted_cents": pd.array(
-            _sum_by(adj_invoice, size, np.where(contractual, amount, 0)), dtype="Int64"),
-        "denied": has_effective & (_sum_by(invoice, size, not_denied) == 0),
-        "forwarded": _sum_by(invoice, size, forwarded) > 0,
+            sum_at(adj_invoice, np.where(contractual, amount, 0), size), dtype="Int64"),
+        "denied": has_effective & (sum_at(invoice, not_denied, size) == 0),
+        "forwarded": sum_at(invoice, forwarded, size) > 0,
         "remit_claims": np.bincount(invoice[matched], minlength=size).astype("int64"),
-        "remit_charge_cents": pd.Series(_sum_by(invoice, size, charge), dtype="Int64")
+        "remit_charge_cents": pd.Series(sum_at(invoice, charge, size), dtype="Int64")
         .where(has_effective).array,
     })
-
-
-def _cents(values: pd.Series) -> np.ndarray:
-    return values.to_numpy(dtype="int64", na_value=0)
-
-
-def _sum_by(at: np.ndarray, size: int, values: np.ndarray) -> np.ndarray:
-    """Sums of `values` per number in `at` (0 .. size-1; -1: counted nowhere)."""
-    counted = at >= 0
-    sums = np.zeros(size, dtype="int64")
-    np.add.at(sums, at[counted], values[counted].astype("int64"))
-    return sums

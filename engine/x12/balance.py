@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from engine.money import money_texts
+from engine.positions import cents_or_zero, sum_at
 from engine.x12.read import Remit
 
 _ACTION = ("Compare this remittance with the payer's paper or portal EOB and ask the payer for a "
@@ -27,12 +28,9 @@ _INT64 = pd.Int64Dtype()  # once: a dtype name costs a registry lookup per use
 def _sum_by(owners: pd.Series, cents: pd.Series, rows: pd.Index) -> np.ndarray:
     """Σ `cents` per owner, at each of `rows` (the owning table's own unique indices; 0 where
     there is none), in numpy: a groupby and a reindex cost more than most remittances do."""
-    sums = np.zeros(len(rows), dtype=np.int64)
-    if len(owners):
-        at = rows.get_indexer(owners.array)
-        owned = at >= 0
-        np.add.at(sums, at[owned], cents.to_numpy(dtype=np.int64, na_value=0)[owned])
-    return sums
+    if not len(owners):
+        return np.zeros(len(rows), dtype=np.int64)
+    return sum_at(rows.get_indexer(owners.array), cents_or_zero(cents), len(rows))
 
 
 def _differs(expected, actual) -> np.ndarray:

@@ -1,0 +1,28 @@
+"""Sums and joins on integer positions: exact sums, and pairs in an inner merge's order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.positions import equal_pairs, sum_at
+
+numbers = st.lists(st.integers(0, 4), max_size=30).map(lambda v: np.array(v, dtype=np.int64))
+
+
+@given(numbers, numbers)
+def test_equal_pairs_are_an_inner_merge_on_present_numbers(left, right):
+    i, j = equal_pairs(left, right)
+    merged = pd.merge(pd.DataFrame({"k": left, "i": np.arange(len(left))}),
+                      pd.DataFrame({"k": right, "j": np.arange(len(right))}), on="k")
+    merged = merged[merged["k"] > 0]  # 0 is missing: equal to nothing
+    assert list(zip(i.tolist(), j.tolist())) == sorted(zip(merged["i"], merged["j"]))
+
+
+def test_sum_at_is_exact_and_skips_rows_placed_nowhere():
+    big = 2 ** 62 // 3
+    totals = sum_at(np.array([0, 1, -1, 0]), np.array([big, 5, 7, big]), 3)
+    assert totals.dtype == np.int64 and totals.tolist() == [2 * big, 5, 0]
+    assert sum_at(np.array([2, 2, -1]), np.array([True, True, True]), 3).tolist() == [0, 0, 2]
