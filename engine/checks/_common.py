@@ -104,11 +104,26 @@ def claim_invoice_at(ctx: Context) -> np.ndarray:
 
 
 @per_context
+def claim_has_invoice(ctx: Context) -> np.ndarray:
+    """Whether each remitted claim names an invoice (its invoice_key is not missing), in claims
+    order: one pass over the text keys for every check that asks."""
+    claims = remit_claims(ctx)
+    if claims.empty:
+        return np.empty(0, dtype=bool)
+    has = claims["invoice_key"].notna().to_numpy()
+    has.flags.writeable = False  # shared by the checks of the run
+    return has
+
+
+@per_context
 def remitted(ctx: Context) -> pd.Series:
-    """Whether each invoice_totals row has a remitted claim."""
-    claims = ctx.remits.get("claims")
-    keys = claims["invoice_key"].dropna() if claims is not None and len(claims) else ()
-    return ctx.invoice_totals["invoice_key"].isin(keys)
+    """Whether each invoice_totals row has a remitted claim (by the positions of
+    claim_invoice_at, not by looking the text keys up again)."""
+    t = ctx.invoice_totals
+    hit = np.zeros(len(t), dtype=bool)
+    at = claim_invoice_at(ctx)
+    hit[at[claim_has_invoice(ctx) & (at >= 0)]] = True
+    return pd.Series(hit, index=t.index, name="invoice_key")
 
 
 @per_context

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.checks._common import per_context
+from engine.checks._common import claim_has_invoice, per_context
 from engine.context import Context
 from engine.positions import cents_or_zero, sum_at
 
@@ -33,7 +33,7 @@ def contract_view(ctx: Context) -> pd.DataFrame:
     claim_at = pd.Index(claims["claim_index"].array)
     judged = (claims["effective"].to_numpy(dtype=bool)
               & ~claims["denied"].to_numpy(dtype=bool, na_value=True)
-              & claims["invoice_key"].notna().to_numpy()
+              & claim_has_invoice(ctx)
               & claims["status"].isin(JUDGED_STATUSES).to_numpy())
     line_at = claim_at.get_indexer(lines["claim_index"].array)
     counted = ~lines["denied"].to_numpy(dtype=bool) & (line_at >= 0)

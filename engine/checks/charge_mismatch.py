@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engine.checks._common import (
     claim_fields,
+    claim_has_invoice,
+    claim_invoice_at,
     claim_key,
     invoices_by_key,
     money,
@@ -21,14 +24,16 @@ def check(ctx: Context) -> pd.DataFrame:
     claims = remit_claims(ctx)
     if claims.empty:
         return pd.DataFrame()
-    c = claims.loc[claims["effective"] & claims["invoice_key"].notna(),
-                   ["invoice_key", "charge_cents"]]
-    billed = c["invoice_key"].map(invoices_by_key(ctx)["billed_cents"])
-    c = c[(c["charge_cents"] - billed).abs() > ctx.settings.tolerance_cents]
-    if c.empty:
+    # each claim's invoice by its position (claim_invoice_at), not by looking its key up again
+    at = np.where(claims["effective"].to_numpy(dtype=bool) & claim_has_invoice(ctx),
+                  claim_invoice_at(ctx), -1)
+    billed = invoices_by_key(ctx)["billed_cents"].array.take(at, allow_fill=True)
+    differs = abs(claims["charge_cents"].array - billed) > ctx.settings.tolerance_cents
+    rows = np.flatnonzero(differs.to_numpy(dtype=bool, na_value=False))
+    if not len(rows):
         return pd.DataFrame()
-    hit = claims.loc[c.index]
-    b = billed[hit.index].astype(_INT64)
+    hit = claims.iloc[rows]
+    b = pd.Series(billed[rows], index=hit.index, dtype=_INT64)
     return pd.DataFrame({
         "type": TYPE, "severity": "low", "key": claim_key(hit),
         **claim_fields(hit, ctx),

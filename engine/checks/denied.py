@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.checks._common import claim_fields, claim_key, money, remit_claims
+from engine.checks._common import (
+    claim_fields,
+    claim_has_invoice,
+    claim_key,
+    money,
+    remit_claims,
+)
 from engine.context import Context
 from engine.x12.codes import denial_category, reason_text
 
@@ -40,7 +46,7 @@ def check(ctx: Context) -> pd.DataFrame:
     if claims.empty:
         return pd.DataFrame()
     out = []
-    c = claims[claims["denied"] & claims["invoice_key"].notna()]
+    c = claims[claims["denied"].to_numpy(dtype=bool, na_value=False) & claim_has_invoice(ctx)]
     if len(c):
         reason = _reason(c["denial_group"], c["denial_reason"])
         cat = _category(c["denial_reason"])
@@ -56,7 +62,8 @@ def check(ctx: Context) -> pd.DataFrame:
         }, index=c.index, copy=False))
     lines = ctx.remits.get("lines", pd.DataFrame())
     if len(lines) and "denied" in lines:
-        ln = lines[lines["denied"] & lines["invoice_key"].notna()]
+        ln = lines[lines["denied"]]
+        ln = ln[ln["invoice_key"].notna()]  # of the few denied lines only
         if len(ln):
             parent = claims.iloc[pd.Index(claims["claim_index"]).get_indexer(ln["claim_index"])]
             parent.index = ln.index

@@ -7,6 +7,7 @@ the same number.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engine.context import Context
@@ -18,23 +19,32 @@ def check(ctx: Context) -> pd.DataFrame:
     inv = ctx.table("Invoices")
     if inv.empty:
         return pd.DataFrame()
-    lines = inv[["invoice_key", "invoice", "patient_id_key", "patient_key", "patient",
-                 "patient_id", "payer", "service_date", "source", "sheet", "row"]]
-    lines = lines.sort_values("row", kind="mergesort")
-    lines = lines.assign(_who=lines["patient_id_key"].fillna(lines["patient_key"]))
-    # the first (known) patient, service date and source of each invoice number, on every line
-    first = (lines.groupby("invoice_key", sort=False)[["_who", "service_date", "source"]]
-             .transform("first"))
-    first_who, first_dos = first["_who"], first["service_date"]
-    conflict = ((lines["_who"].notna() & first_who.notna() & (lines["_who"] != first_who))
-                | (lines["service_date"].notna() & first_dos.notna()
-                   & (lines["service_date"] != first_dos)))
-    bad = (lines.assign(_first_who=first_who, _first_source=first["source"])[conflict]
-           .drop_duplicates("invoice_key"))
-    if bad.empty:
+    # a number on one row cannot clash: the keys are numbered once, and the other rows compared
+    # on numbers, in row order
+    invoice = pd.factorize(inv["invoice_key"].array)[0]  # -1: no number, never a clash
+    shared = np.flatnonzero((invoice >= 0) & (np.bincount(invoice + 1)[invoice + 1] > 1))
+    shared = shared[np.argsort(inv["row"].to_numpy()[shared], kind="stable")]
+    invoice = invoice[shared]
+    patient_id, patient = inv["patient_id_key"].array[shared], inv["patient_key"].array[shared]
+    who_codes = pd.factorize(patient_id.fillna(patient))[0]  # -1: no patient known
+    dos = inv["service_date"].to_numpy()[shared]
+    dos_known = ~np.isnat(dos)
+    # the first (known) patient and service date of each invoice number, on every line
+    first_who = _first_known(invoice, who_codes >= 0)
+    first_dos = _first_known(invoice, dos_known)
+    other_who = (who_codes >= 0) & (first_who >= 0) & (who_codes != who_codes[first_who])
+    conflict = other_who | (dos_known & (first_dos >= 0) & (dos != dos[first_dos]))
+    at = np.flatnonzero(conflict)
+    at = at[np.sort(np.unique(invoice[at], return_index=True)[1])]  # each number's first clash
+    if not len(at):
         return pd.DataFrame()
-    why = pd.Series("a different service date", index=bad.index)
-    why[bad["_who"].notna() & (bad["_who"] != bad["_first_who"])] = "a different patient"
+    bad = inv.iloc[shared[at]]
+    first_source = _first_known(invoice, inv["source"].notna().to_numpy()[shared])[at]
+    first_source = pd.Series(inv["source"].array.take(np.where(first_source >= 0,
+                                                               shared[first_source], -1),
+                                                      allow_fill=True), index=bad.index)
+    why = pd.Series(np.where(other_who[at], "a different patient", "a different service date"),
+                    index=bad.index)
     return pd.DataFrame({
         "type": TYPE,
         "severity": "high",
@@ -43,11 +53,21 @@ def check(ctx: Context) -> pd.DataFrame:
         "patient": bad["patient"].fillna(bad["patient_id"]),
         "payer": bad["payer"],
         "service_date": bad["service_date"],
-        "explanation": ("Invoice number " + bad["invoice"] + " is used on " + bad["_first_source"]
+        "explanation": ("Invoice number " + bad["invoice"] + " is used on " + first_source
                         + " and on " + bad["source"] + " with " + why
                         + ", so they cannot be lines of one invoice."),
         "action": "Give one of the two invoices its own number (and correct any payments posted to it).",
-        "source": bad["_first_source"] + "; " + bad["source"],
+        "source": first_source + "; " + bad["source"],
         "source_sheet": bad["sheet"],
         "source_row": bad["row"],
     }, index=bad.index, copy=False)
+
+
+def _first_known(group: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """For each row, the position of the first row of its group where `known` (a groupby
+    transform("first"), which skips missing values), -1 when the group has none."""
+    first = np.full(group.max(initial=-1) + 1, -1, dtype=np.intp)
+    at = np.flatnonzero(known)
+    found, first_at = np.unique(group[at], return_index=True)
+    first[found] = at[first_at]
+    return first[group]

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.checks._common import claim_fields, claim_key, money, remit_claims
+from engine.checks._common import (
+    claim_fields,
+    claim_has_invoice,
+    claim_key,
+    money,
+    remit_claims,
+)
 from engine.checks._contract import contract_view
 from engine.context import Context
 
@@ -22,7 +28,7 @@ def check(ctx: Context) -> pd.DataFrame:
     if claims.empty:
         return pd.DataFrame()
     tol = ctx.settings.tolerance_cents
-    c = claims.loc[claims["effective"] & claims["invoice_key"].notna(),
+    c = claims.loc[claims["effective"].to_numpy(dtype=bool) & claim_has_invoice(ctx),
                    ["claim_index", "paid_cents", "charge_cents"]]
     v = contract_view(ctx)
     if len(v):  # each claim's row in the view; -1 where it was not judged against a contract

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.checks._common import money, remit_claims
+from engine.checks._common import claim_has_invoice, money, remit_claims
 from engine.context import Context
 
 TYPE = "REMIT_WITHOUT_CLAIM"
@@ -14,7 +14,7 @@ def check(ctx: Context) -> pd.DataFrame:
     claims = remit_claims(ctx)
     if claims.empty:
         return pd.DataFrame()
-    hit = claims[claims["invoice_key"].isna() & claims["claim_key"].notna()]
+    hit = claims[~claim_has_invoice(ctx) & claims["claim_key"].notna().to_numpy()]
     hit = hit.drop_duplicates(["trace_key", "claim_key"])
     if hit.empty:
         return pd.DataFrame()

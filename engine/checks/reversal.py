@@ -22,8 +22,10 @@ def check(ctx: Context) -> pd.DataFrame:
     reversed_at = claims.index.get_indexer(rev["reverses"].array)
     original_paid = pd.Series(claims["paid_cents"].array.take(reversed_at, allow_fill=True),
                               index=rev.index, dtype=_INT64).fillna(-rev["paid_cents"])
-    # a correction: a later effective claim with the same claim number
-    corr = (claims.loc[claims["effective"], ["claim_key", "paid_cents"]]
+    # a correction: a later effective claim with the same claim number (looked for among the
+    # claims with a reversed number only, not by numbering every claim's key)
+    corr = (claims.loc[claims["effective"] & claims["claim_key"].isin(rev["claim_key"]),
+                       ["claim_key", "paid_cents"]]
             .drop_duplicates("claim_key", keep="last"))
     corrected_at = pd.Index(corr["claim_key"].array).get_indexer(rev["claim_key"].array)
     corrected = pd.Series(corr["paid_cents"].array.take(corrected_at, allow_fill=True),

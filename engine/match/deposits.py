@@ -71,6 +71,7 @@ import numpy as np
 import pandas as pd
 
 from engine.ids import normalize_key
+from engine.positions import equal_pairs
 from engine.settings import Settings
 
 STATUSES = ("matched", "amount_mismatch", "remit_only", "deposit_only", "explained_by_payments")
@@ -85,6 +86,8 @@ REFERENCE_DAYS_BEFORE = 14  # a posting may precede its deposit by this many day
 REFERENCE_DAYS_AFTER = 3    # ... or follow it by this many
 BATCH_MAX_LAG = 3           # a batch may reach the bank up to 3 days after it was taken
 MIN_TOKEN = 3               # shorter tokens ("1" of TRN*1*) name nothing
+# dtypes once: a dtype name costs a registry lookup per use
+_INT64, _US, _OBJECT = pd.Int64Dtype(), np.dtype("datetime64[us]"), np.dtype(object)
 
 _TRN = r"(?i)TRN\s*\*\s*[^*~\\]*\*\s*([^*~\\\s]+)"
 # a whole token (a run of letters and digits, not part of a longer one) of at least MIN_TOKEN
@@ -108,10 +111,10 @@ _METHOD_GROUPS = (  # (group, pattern on the posting's method, pattern on a bank
 def _keys(text: pd.Series) -> pd.Series:
     """normalize_key once per distinct value (tokens and traces repeat a lot)."""
     if not len(text):
-        return pd.Series([], index=text.index, dtype="object")
-    codes, uniques = pd.factorize(text.to_numpy(dtype="object"), use_na_sentinel=True)
+        return pd.Series([], index=text.index, dtype=_OBJECT)
+    codes, uniques = pd.factorize(text.to_numpy(dtype=_OBJECT), use_na_sentinel=True)
     keys = normalize_key(pd.Series(uniques, dtype="str")).to_numpy(dtype=object, na_value=None)
-    return pd.Series(np.append(keys, None)[codes], index=text.index, dtype="object")  # -1: None
+    return pd.Series(np.append(keys, None)[codes], index=text.index, dtype=_OBJECT)  # -1: None
 
 
 def _text(s: pd.Series) -> pd.Series:
@@ -121,7 +124,7 @@ def _text(s: pd.Series) -> pd.Series:
 def _col(df: pd.DataFrame, name: str, default=pd.NA) -> pd.Series:
     if name in df:
         return df[name]
-    return pd.Series(default, index=df.index, dtype="object")
+    return pd.Series(default, index=df.index, dtype=_OBJECT)
 
 
 def _tokens(text: pd.Series) -> pd.DataFrame:
@@ -138,8 +141,8 @@ def _tokens(text: pd.Series) -> pd.DataFrame:
     newline = found == "\n"
     owner = np.cumsum(newline)[~newline]  # tokens come in text order
     if not len(owner):
-        return pd.DataFrame({"owner": pd.Series([], dtype="object"),
-                             "key": pd.Series([], dtype="object"),
+        return pd.DataFrame({"owner": pd.Series([], dtype=_OBJECT),
+                             "key": pd.Series([], dtype=_OBJECT),
                              "pos": pd.Series([], dtype="int64")})
     pos = np.arange(len(owner)) - np.searchsorted(owner, owner)
     # tokens are ASCII letters and digits: normalize_key is upper case + leading zeros dropped
@@ -170,9 +173,9 @@ def _deposit_names(deposits: pd.DataFrame) -> pd.DataFrame:
 
 
 def _int_labels(values) -> pd.Series:
-    s = pd.Series(values, dtype="object")
+    s = pd.Series(values, dtype=_OBJECT)
     try:
-        return s.astype("Int64")
+        return s.astype(_INT64)
     except (TypeError, ValueError):
         return s
 
@@ -182,33 +185,33 @@ def _typed(column: str, values: np.ndarray):
     if column in ("deposit_index", "transaction_index"):
         return _int_labels(values)
     if column.endswith("_cents"):
-        return pd.to_numeric(pd.Series(values), errors="coerce").astype("Int64")
+        return pd.to_numeric(pd.Series(values), errors="coerce").astype(_INT64)
     if column.endswith("_date"):
-        return pd.to_datetime(pd.Series(values), errors="coerce").astype("datetime64[us]")
+        return pd.to_datetime(pd.Series(values), errors="coerce").astype(_US)
     if column in ("transactions", "deposits"):
         return values.astype("int64")
-    text = np.array(values, dtype="object")  # a copy
+    text = np.array(values, dtype=_OBJECT)  # a copy
     text[pd.isna(text)] = None
-    return pd.Series(text, dtype="object")
+    return pd.Series(text, dtype=_OBJECT)
 
 
 def _no_rows(*columns: str) -> pd.DataFrame:
     """An empty result of object columns, made only when returned (it costs more than the
     checks that lead to it)."""
-    return pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
+    return pd.DataFrame({c: pd.Series([], dtype=_OBJECT) for c in columns})
 
 
 def _empty() -> pd.DataFrame:
-    dtypes = {"deposit_index": "Int64", "transaction_index": "Int64",
-              "payment_date": "datetime64[us]", "deposit_date": "datetime64[us]",
-              "deposit_cents": "Int64", "remit_cents": "Int64", "group_deposit_cents": "Int64",
-              "group_remit_cents": "Int64", "transactions": "int64", "deposits": "int64"}
-    return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, "object")) for c in MATCH_COLUMNS})
+    dtypes = {"deposit_index": _INT64, "transaction_index": _INT64,
+              "payment_date": _US, "deposit_date": _US,
+              "deposit_cents": _INT64, "remit_cents": _INT64, "group_deposit_cents": _INT64,
+              "group_remit_cents": _INT64, "transactions": "int64", "deposits": "int64"}
+    return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, _OBJECT)) for c in MATCH_COLUMNS})
 
 
 def _method_group(method: pd.Series) -> pd.Series:
     """card | cash | check | eft, else the method as typed (lower case), else "other"."""
-    codes, uniques = pd.factorize(method.to_numpy(dtype="object"))  # a handful (-1: none)
+    codes, uniques = pd.factorize(method.to_numpy(dtype=_OBJECT))  # a handful (-1: none)
 
     def group_of(typed: str) -> str:
         for group, pattern, _ in _METHOD_GROUPS:
@@ -217,7 +220,7 @@ def _method_group(method: pd.Series) -> pd.Series:
         return typed.lower() or "other"
 
     groups = np.array([group_of(str(m).strip()) for m in uniques] + ["other"], dtype=object)
-    return pd.Series(groups[codes], index=method.index, dtype="object")
+    return pd.Series(groups[codes], index=method.index, dtype=_OBJECT)
 
 
 def _description_hint(reference: pd.Series) -> pd.Series:
@@ -225,7 +228,7 @@ def _description_hint(reference: pd.Series) -> pd.Series:
     r = _text(reference)
     conds = [r.str.contains(pat, regex=True) for _, _, pat in _METHOD_GROUPS]
     return pd.Series(np.select(conds, [g for g, _, _ in _METHOD_GROUPS], default=None),
-                     index=r.index, dtype="object")
+                     index=r.index, dtype=_OBJECT)
 
 
 # ---------------------------------------------------------------------------------- stage 1
@@ -233,7 +236,7 @@ def _transaction_groups(transactions: pd.DataFrame) -> dict[str, np.ndarray]:
     """Money-moving transactions by label, with their group id (trace key, else the row itself):
     columns as arrays (stage 1 reads them so), remit_cents as an Int64 array."""
     tx = transactions if transactions is not None else pd.DataFrame()
-    moves = _col(tx, "moves_money", True).astype("object").where(
+    moves = _col(tx, "moves_money", True).astype(_OBJECT).where(
         _col(tx, "moves_money", True).notna(), True).astype(bool)
     rows = np.flatnonzero(moves.to_numpy())
     rows = rows[np.argsort(tx.index.to_numpy()[rows], kind="stable")]
@@ -254,7 +257,7 @@ def _transaction_groups(transactions: pd.DataFrame) -> dict[str, np.ndarray]:
         "method": column("method").to_numpy(dtype=object),
         "payment_date": pd.to_datetime(column("payment_date", pd.NaT), errors="coerce")
         .to_numpy(dtype="datetime64[us]"),
-        "remit_cents": pd.to_numeric(column("paid_cents"), errors="coerce").astype("Int64").array,
+        "remit_cents": pd.to_numeric(column("paid_cents"), errors="coerce").astype(_INT64).array,
     }
 
 
@@ -388,7 +391,7 @@ def _postings(payments: pd.DataFrame) -> pd.DataFrame:
     if p is None or not len(p) or "amount_cents" not in p or "date" not in p:
         return pd.DataFrame(columns=["pay", "label", "method", "mgroup", "date", "amount",
                                      "reference", "reference_key"])
-    amount = pd.to_numeric(p["amount_cents"], errors="coerce").astype("Int64")
+    amount = pd.to_numeric(p["amount_cents"], errors="coerce").astype(_INT64)
     date = pd.to_datetime(p["date"], errors="coerce").dt.normalize()
     method = _col(p, "method")
     ok = (amount.to_numpy(dtype="int64", na_value=0) > 0) & date.notna().to_numpy()
@@ -401,11 +404,11 @@ def _postings(payments: pd.DataFrame) -> pd.DataFrame:
     if "payment" in p:
         label = p["payment"]
     else:
-        label = _col(p, "payment_id").astype("object")
+        label = _col(p, "payment_id").astype(_OBJECT)
         label = label.where(label.notna(), "Payments row " + _col(p, "row", "?").astype(str))
 
     def text(values: pd.Series) -> pd.Series:  # object: a DataFrame would infer str, row by row
-        return pd.Series(values.to_numpy(dtype="object")[ok], dtype="object")
+        return pd.Series(values.to_numpy(dtype=_OBJECT)[ok], dtype=_OBJECT)
 
     return pd.DataFrame({
         "pay": p.index[ok], "label": text(label), "method": text(method),
@@ -427,24 +430,27 @@ def _by_reference(dep: pd.DataFrame, names: pd.DataFrame, post: pd.DataFrame,
     wanted = set(dnames["key"])
     # tokens of each distinct reference once, kept only when some deposit names them
     codes, uniques = pd.factorize(post["reference"].to_numpy(dtype=object))  # -1: none
-    utok = _tokens(pd.Series(uniques, dtype="object"))
+    utok = _tokens(pd.Series(uniques, dtype=_OBJECT))
     utok = utok[utok["key"].isin(wanted)].drop_duplicates(["owner", "key"])
-    whole = post["reference_key"].astype("object")
+    whole = post["reference_key"].astype(_OBJECT)
     if whole.isna().all():  # a payments table without keys: make them
         whole = _keys(post["reference"])
     whole_named = whole.isin(wanted).to_numpy()
     if utok.empty and not whole_named.any():
         return none()
-    by_code = pd.DataFrame({"pay_row": post.index, "owner": codes})
-    whole = pd.DataFrame({"pay_row": post.index, "key": whole.to_numpy()})
-    pnames = pd.concat([by_code.merge(utok, on="owner", how="inner")[["pay_row", "key"]],
-                        whole[whole_named]], ignore_index=True).drop_duplicates()
+    # each posting's tokens by the number of its reference (an inner merge on it, on arrays)
+    pay_row, tok_at = equal_pairs(codes + 1, utok["owner"].to_numpy(dtype=np.intp) + 1)
+    pnames = pd.concat([pd.DataFrame({"pay_row": post.index[pay_row],
+                                      "key": utok["key"].to_numpy()[tok_at]}),
+                        pd.DataFrame({"pay_row": post.index[whole_named],
+                                      "key": whole.to_numpy()[whole_named]})],
+                       ignore_index=True).drop_duplicates()
     pairs = dnames.merge(pnames, on="key", how="inner")
     if pairs.empty:
         return none()
     pairs = pairs.join(post[["pay", "label", "method", "date", "amount"]], on="pay_row")
     pairs["dep_date"] = pairs["dep"].map(dep["date"]).to_numpy()
-    pairs["dep_amount"] = pairs["dep"].map(dep["amount"]).astype("Int64").to_numpy()
+    pairs["dep_amount"] = pairs["dep"].map(dep["amount"]).astype(_INT64).to_numpy()
     lag = (pairs["dep_date"] - pairs["date"]).dt.days
     pairs = pairs[(lag >= -REFERENCE_DAYS_AFTER) & (lag <= REFERENCE_DAYS_BEFORE)].copy()
     if pairs.empty:
@@ -544,7 +550,7 @@ def _by_batch(dep: pd.DataFrame, post: pd.DataFrame, tol: int) -> pd.DataFrame:
             break
     at, batch = np.concatenate(chosen_at), np.concatenate(chosen_batch)
     n = np.bincount(batch_at, minlength=len(batch_key))[batch]
-    name = pd.Series(groups[batch_group[batch]], dtype="object").replace({"eft": "EFT"})
+    name = pd.Series(groups[batch_group[batch]], dtype=_OBJECT).replace({"eft": "EFT"})
     date = pd.Series(np.datetime_as_string(batch_day[batch].astype("datetime64[D]")))
     return pd.DataFrame({"dep": d.index.to_numpy()[at],
                          "explained_by": (name + " batch of " + date + " (" + n.astype(str)
@@ -564,11 +570,11 @@ def match_deposits(deposits: pd.DataFrame, transactions: pd.DataFrame, payments:
     deposits = deposits if deposits is not None else pd.DataFrame()
     dep = pd.DataFrame({
         "date": pd.to_datetime(_col(deposits, "date", pd.NaT), errors="coerce")
-        .dt.normalize().astype("datetime64[us]"),
-        "amount": pd.to_numeric(_col(deposits, "amount_cents"), errors="coerce").astype("Int64"),
-        "reference": _col(deposits, "reference").astype("object"),
-        "payer": _col(deposits, "payer").astype("object"),
-        "payer_key": _col(deposits, "payer_key").astype("object"),
+        .dt.normalize().astype(_US),
+        "amount": pd.to_numeric(_col(deposits, "amount_cents"), errors="coerce").astype(_INT64),
+        "reference": _col(deposits, "reference").astype(_OBJECT),
+        "payer": _col(deposits, "payer").astype(_OBJECT),
+        "payer_key": _col(deposits, "payer_key").astype(_OBJECT),
     }, index=deposits.index)
     trn = _text(dep["reference"]).str.extract(_TRN, expand=False)
     dep["trace"] = trn.where(trn.notna() & (trn != ""), None)  # the TRN*1*<trace> it holds
@@ -594,7 +600,7 @@ def match_deposits(deposits: pd.DataFrame, transactions: pd.DataFrame, payments:
     by_batch = _by_batch(left, post.loc[~post.index.isin(used), ["date", "mgroup", "amount"]], tol)
     explained = [by_ref, by_batch]  # each deposit in one of them at most
     why_at = pd.Index(np.concatenate([e["dep"].to_numpy() for e in explained]),
-                      dtype="object").get_indexer(rest.index)  # -1: none
+                      dtype=_OBJECT).get_indexer(rest.index)  # -1: none
     rest_why = np.append(np.concatenate([e["explained_by"].to_numpy(dtype=object)
                                          for e in explained]), None)[why_at]
     labels = pd.Series(rest.index.astype(str), index=rest.index)

@@ -149,6 +149,16 @@ def test_duplicate_invoice_different_patient():
     assert f.iloc[0]["source"] == "Invoices row 2; Invoices row 3"
 
 
+def test_duplicate_invoice_different_service_date_is_reported_once_against_the_first_line():
+    f = run([inv(1, "1", 60.0), inv(2, "2", 50.0), inv(1, "1", 40.0),
+             inv(1, "1", 30.0, dos=dt.date(2026, 1, 9)), inv(1, "3", 20.0)],
+            [pay("P1", "INV-1", "1", 150.0), pay("P2", "INV-2", "2", 50.0)])
+    dup = f[f["type"] == "DUPLICATE_INVOICE"]
+    assert len(dup) == 1
+    assert dup.iloc[0]["source"] == "Invoices row 2; Invoices row 5"
+    assert "with a different service date" in dup.iloc[0]["explanation"]
+
+
 def test_service_lines_of_one_invoice_are_not_duplicates():
     f = run([inv(1, "1", 60.0), inv(1, "1", 40.0)], [pay("P1", "INV-1", "1", 100.0)])
     assert types(f) == []
