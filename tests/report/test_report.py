@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from builders import INVOICE_HEADER, PAYMENT_HEADER, reconcile_rows
+from builders import DEPOSIT_HEADER, INVOICE_HEADER, PAYMENT_HEADER, reconcile_rows
 from engine.history import PriorRun, compare, finding_rows
 from engine.letters import appeal_data, held_statements, statement_data, write_letters
 from engine.report import render_html, report_data, write_report
@@ -267,3 +267,20 @@ def test_type_labels_read_as_words_with_era_as_an_acronym():
     assert TYPE_LABELS["ERA_WITHOUT_DEPOSIT"] == "ERA without deposit"
     assert TYPE_LABELS["DEPOSIT_WITHOUT_ERA"] == "Deposit without ERA"
     assert TYPE_LABELS["PLAN_MISSED_INSTALLMENT"] == "Plan missed installment"
+
+
+def test_a_deposit_finding_shows_its_trace_under_reference():
+    """The report's reference column holds the invoice, else the claim, payment, plan or trace:
+    a bank deposit with no remittance is named there by its trace, under a heading that says
+    reference (not "Invoice / claim", which it is not)."""
+    result = reconcile_rows({
+        "Invoices": [INVOICE_HEADER, ["INV-1", "P1", "Ann Lee", dt.date(2026, 1, 2),
+                                      dt.date(2026, 1, 2), "Aetna", 100.0]],
+        "Deposits": [DEPOSIT_HEADER, [dt.date(2026, 3, 9), 812.17,
+                                      "ACH CREDIT TRN*1*712345678*1999999999\\", "Aetna"]]})
+    data = report_data(build_report(result), result, redacted=False)
+    rows = [r for g in data["groups"] for r in g["rows"] if r["type"] == "DEPOSIT_WITHOUT_ERA"]
+    assert [r["ref"] for r in rows] == ["712345678"]
+    html = render_html(data)
+    assert "<th>Reference</th>" in html and "Invoice / claim" not in html
+    assert "<td>712345678</td>" in html
