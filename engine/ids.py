@@ -53,7 +53,7 @@ class _Column:
     """What the cells of one column share, worked out once: exact types, the text values (coded;
     distinct unless they hardly repeat) and their display texts, which cells are NA."""
 
-    __slots__ = ("_lowered", "_na", "_texts", "codes", "is_str", "str_subclass", "strings", "types",
+    __slots__ = ("_joined", "_na", "_texts", "codes", "is_str", "str_subclass", "strings", "types",
                  "values")
 
     def __init__(self, values: np.ndarray, types: Types | None = None):
@@ -73,7 +73,7 @@ class _Column:
                                 for k, p in zip(kinds, present) if p)
         self._na: np.ndarray | None = None
         self._texts: tuple[np.ndarray, np.ndarray] | None = None
-        self._lowered: str | None = None
+        self._joined: str | None = None
 
     def na(self) -> np.ndarray:
         """NA cells (None, NaN, NaT, …)."""
@@ -84,20 +84,38 @@ class _Column:
                 self._na[maybe] = pd.isna(self.values[maybe])
         return self._na
 
-    def lowered(self) -> str:
-        """The strings joined by line breaks, lower-cased: one text to search for a needle."""
-        if self._lowered is None:
-            self._lowered = "\n".join(self.strings).lower()
-        return self._lowered
+    def joined(self) -> str:
+        """The strings joined by line breaks: one text to search or to make keys of."""
+        if self._joined is None:
+            self._joined = "\n".join(self.strings)
+        return self._joined
 
     def texts(self) -> tuple[np.ndarray, np.ndarray]:
         """(display text of each string, stripped, None when blank; the blank mask)."""
         if self._texts is None:
-            texts = _objects(map(str.strip, self.strings), len(self.strings))
-            blank = texts == ""
-            texts[blank] = None
-            self._texts = texts, blank
+            n = len(self.strings)
+            if _plain(self.joined(), n):  # the usual column: nothing to strip, nothing blank
+                self._texts = _objects(self.strings, n), np.zeros(n, dtype=bool)
+            else:
+                texts = _objects(map(str.strip, self.strings), n)
+                blank = texts == ""
+                texts[blank] = None
+                self._texts = texts, blank
         return self._texts
+
+
+# ASCII white space (as str.strip sees it) that cannot be told apart from the line breaks
+# joining strings: seen anywhere, a string may need stripping
+_NOT_PLAIN = ("\n\n", "\n ", " \n", "\t", "\v", "\f", "\r", "\x1c", "\x1d", "\x1e", "\x1f")
+
+
+def _plain(joined: str, n: int) -> bool:
+    """Whether each of the `n` strings joined (by line breaks) in `joined` is its own display
+    text: ASCII, with no line break inside, not empty, and no white space at either end. A few
+    searches of the joined text, not a call per string."""
+    return (joined.isascii() and joined.count("\n") == n - 1
+            and bool(joined[:1].strip()) and bool(joined[-1:].strip())
+            and not any(w in joined for w in _NOT_PLAIN))
 
 
 def _coded(strings: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -137,6 +155,10 @@ class Cells:
     def strings(self) -> list[str]:
         """The text values (some may belong only to cells left out by `take`)."""
         return self._column.strings
+
+    def joined(self) -> str:
+        """`strings` joined by line breaks."""
+        return self._column.joined()
 
     @property
     def values(self) -> np.ndarray:
@@ -201,7 +223,7 @@ class Cells:
         match when it holds `needle` once lower-cased."""
         out = np.zeros(len(self), dtype=bool)
         strings = self.strings
-        lowered = self._column.lowered()
+        lowered = self._column.joined().lower()
         if needle in lowered:
             hits = np.zeros(len(strings), dtype=bool)
             for i in _lines_holding(strings, lowered, needle):
@@ -273,8 +295,8 @@ def cells_text_and_key(cells: Cells, kind: str) -> tuple[np.ndarray, np.ndarray,
     """(display text, matching key, which cells have no text); `kind` is "id" or "name"."""
     batch = _keys if kind == "id" else _names
     texts, blank = cells.texts()
-    keys = np.empty(len(texts), dtype=object)
-    keys[~blank] = batch(texts[~blank].tolist())
+    # a key drops spaces: each string keys as its stripped text does, a blank one to None
+    keys = batch(cells.strings, cells.joined())
     text, missing = cells.spread(texts, None), cells.spread(blank, False)
     key = cells.spread(keys, None)
     if not cells.is_str.all():
@@ -351,19 +373,19 @@ def _name(text: str) -> str:
     return _SPACES.sub(" ", _NOT_NAME.sub(" ", _fold(text).upper())).strip()
 
 
-def _keys(texts: list[str]) -> np.ndarray:
-    """`_key` of many texts (blank key → None): ASCII texts in one pass over their joined text,
-    lines apart, since neither pattern crosses a line break."""
-    joined = "\n".join(texts)
+def _keys(texts: list[str], joined: str | None = None) -> np.ndarray:
+    """`_key` of many texts (blank key → None): ASCII texts in one pass over their joined text
+    (`joined`, when already made), lines apart, since neither pattern crosses a line break."""
+    joined = "\n".join(texts) if joined is None else joined
     if not (joined.isascii() and joined.count("\n") == len(texts) - 1):
         return _objects((_key(t) or None for t in texts), len(texts))
     keys = _LEADING_ZEROS_FAST.sub("", joined.upper().translate(_DROP_NOT_KEY)).split("\n")
     return _none_for_empty(keys)
 
 
-def _names(texts: list[str]) -> np.ndarray:
+def _names(texts: list[str], joined: str | None = None) -> np.ndarray:
     """`_name` of many texts (blank name → None), ASCII ones in one pass as `_keys` does."""
-    joined = "\n".join(texts)
+    joined = "\n".join(texts) if joined is None else joined
     if not (joined.isascii() and joined.count("\n") == len(texts) - 1):
         return _objects((_name(t) or None for t in texts), len(texts))
     # after the first pass a line holds only A-Z, 0-9 and spaces: `\s+` is a run of spaces

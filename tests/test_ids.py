@@ -101,3 +101,33 @@ def test_type_codes_tell_equal_values_of_different_types_apart():
                      dt.datetime, pd.Timestamp]
     assert [kinds[c] for c in codes] == [type(v) for v in values]
     assert type_codes(np.empty(0, dtype=object))[1] == []
+
+
+def test_texts_of_strings_are_stripped_and_blank_ones_missing_whatever_the_spaces():
+    # the texts of a column with nothing to strip are its strings; one odd string anywhere
+    # (spaces or tabs at an end, a blank, a line break, non-ASCII space) is stripped as typed
+    plain = ["INV-1", "Kimberly Chen", "P-004141", "00223723"]
+    for odd in (" INV-2", "INV-2 ", "", "   ", "\tINV-2", "INV-2\r", "A\nB", "\nINV-2",
+                "INV-2\n", "\u00a0INV-2", "INV-2\x1f", "José "):
+        for at in (0, 2, 4):
+            strings = plain[:at] + [odd] + plain[at:]
+            cells = Cells(np.array(strings, dtype=object))
+            text, blank = cells.texts()
+            stripped = [s.strip() for s in cells.strings]
+            assert text.tolist() == [t or None for t in stripped], (odd, at)
+            assert blank.tolist() == [t == "" for t in stripped], (odd, at)
+    text, blank = Cells(np.array(plain, dtype=object)).texts()
+    assert text.tolist() == plain and not blank.any()
+
+
+def test_id_and_name_keys_ignore_outer_spaces_and_blank_texts_have_none():
+    from engine.ids import cells_text_and_key
+
+    values = np.array([" inv-007 ", "INV-7", "   ", "", "\u00a0José\t", None, 12.0],
+                      dtype=object)
+    text, key, missing = cells_text_and_key(Cells(values), "id")
+    assert text.tolist() == ["inv-007", "INV-7", None, None, "José", None, "12"]
+    assert key.tolist() == ["INV7", "INV7", None, None, "JOSE", None, "12"]
+    assert missing.tolist() == [False, False, True, True, False, True, False]
+    _, name_key, _ = cells_text_and_key(Cells(values), "name")
+    assert name_key.tolist() == ["INV 007", "INV 7", None, None, "JOSE", None, "12"]

@@ -17,6 +17,11 @@ from pathlib import Path, PurePosixPath
 
 from engine.errors import InputError
 
+try:  # ISA-L (python-isal) inflates sheet XML about 3× as fast as zlib, when installed
+    from isal import isal_zlib as _zlib
+except ImportError:
+    import zlib as _zlib
+
 _REL = re.compile(rb"<Relationship\b[^>]*>")
 _ATTR = re.compile(rb'(\w+(?::\w+)?)="([^"]*)"')
 _SHEET = re.compile(rb"<sheet\b[^>]*>")
@@ -25,6 +30,7 @@ _FORMULA_CELL = re.compile(
     rb'<c\b([^>]*?)\br="([A-Z]+)(\d+)"([^>]*)>\s*(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)\s*'
     rb'(?:<v\s*/>|<v>([^<]*)</v>)?\s*(?:<is>.*?</is>\s*)?</c>', re.DOTALL)
 _FORMULA_TAG = re.compile(rb"<f\b")
+_LT = ord("<")
 # a cell holding an Excel error: its tag (whose attributes must hold the `t="e"` found) and value
 _ERROR_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*>(?:\s*<f\b[^>]*/>|\s*<f\b[^>]*>[^<]*</f>)?'
                          rb'\s*<v>([^<]*)</v>')
@@ -34,6 +40,7 @@ EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
                           "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!",
                           "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#EXTERNAL!", "#DATA!"})
 _CHUNK = 1 << 20
+_PACKED_CHUNK = 1 << 16
 ZIP_BOMB_RATIO = 200
 ZIP_BOMB_MIN_BYTES = 64 << 20
 _STR_RESULT = re.compile(rb'\bt="str"')
@@ -126,29 +133,29 @@ class Workbook:
         placeholder: list[set[bytes]] = []
         try:
             # streamed: most sheets hold no formula, and a whole sheet's XML can be hundreds of MB
-            with zipfile.ZipFile(self.path) as zf, zf.open(part) as xml:
-                rest = b""
-                while chunk := xml.read(_CHUNK):
-                    data = rest + chunk
-                    # whole cells only (they do not nest); the rest waits for the next chunk
-                    last = data.rfind(b"</c>")
-                    cut = last + 4 if last >= 0 else 0
-                    self._formula_cells(data, cut, found, placeholder)
-                    _error_cells(data, cut, errors)
-                    rest = data[cut:]
-                self._formula_cells(rest, len(rest), found, placeholder)
-                _error_cells(rest, len(rest), errors)
-        except (KeyError, zipfile.BadZipFile, OSError):
-            return set(), {}
+            rest = b""
+            for chunk in _inflated(self.path, part):
+                data = rest + chunk
+                # whole cells only (they do not nest); the rest waits for the next chunk
+                last = data.rfind(b"</c>")
+                cut = last + 4 if last >= 0 else 0
+                self._formula_cells(data, cut, found, placeholder)
+                _error_cells(data, cut, errors)
+                rest = data[cut:]
+            self._formula_cells(rest, len(rest), found, placeholder)
+            _error_cells(rest, len(rest), errors)
+        except (KeyError, zipfile.BadZipFile, OSError, _zlib.error):  # a damaged part: calamine
+            return set(), {}                                           # says so in its own words
         return found, errors
 
     def _formula_cells(self, xml: bytes, end: int, found: set[tuple[int, int]],
                        placeholder: list[set[bytes]]) -> None:
         """Add the uncalculated formula cells of xml[:end] (whole cells) to `found`."""
-        at = xml.find(b"<f", 0, end)
+        # an `f` is found at memory speed, and few follow a `<`; `<f` is looked for far slower
+        at = xml.find(b"f", 1, end)
         while at >= 0:
-            tag, at = at, xml.find(b"<f", at + 2, end)
-            if _FORMULA_TAG.match(xml, tag) is None:  # <fill>, <formula>, …
+            tag, at = at - 1, xml.find(b"f", at + 1, end)
+            if xml[tag] != _LT or _FORMULA_TAG.match(xml, tag) is None:  # <fill>, <formula>, …
                 continue
             # only cells holding an <f> can match: try the pattern at the tag just before it
             # (attribute values hold no `<`), not at every cell of the sheet
@@ -205,6 +212,43 @@ def _refuse_zip_bomb(path: Path) -> None:
                 f"its part {part.filename} would unpack to {part.file_size >> 20:,} MB from "
                 f"{max(part.compress_size >> 10, 1):,} KB, which no spreadsheet does; the file was "
                 "not read (it may be damaged or built to harm)", file=path.name)
+
+
+def _inflated(path: Path, part: str):
+    """The part's bytes, a chunk at a time, inflated straight from the file: faster than zipfile's
+    reader, and as safe — it stops at the size the package records and fails (BadZipFile) when
+    the size or the CRC does not match."""
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(part)
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 1:  # stored, encrypted
+        with zipfile.ZipFile(path) as zf, zf.open(part) as xml:
+            while chunk := xml.read(_CHUNK):
+                yield chunk
+        return
+    with open(path, "rb") as file:
+        file.seek(info.header_offset)
+        local = file.read(30)  # the local file header; name and extra field follow it
+        if len(local) < 30 or local[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"no local header for {part}")
+        file.seek(int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little"), 1)
+        inflate = _zlib.decompressobj(-15)  # a raw deflate stream
+        packed_left, size, crc = info.compress_size, 0, 0
+        while not inflate.eof:
+            packed = inflate.unconsumed_tail
+            if not packed:
+                packed = file.read(min(packed_left, _PACKED_CHUNK))
+                packed_left -= len(packed)
+                if not packed:
+                    break
+            chunk = inflate.decompress(packed, _CHUNK)
+            size += len(chunk)
+            if size > info.file_size:
+                raise zipfile.BadZipFile(f"{part} unpacks past its recorded size")
+            crc = _zlib.crc32(chunk, crc)
+            if chunk:
+                yield chunk
+    if size != info.file_size or crc != info.CRC:
+        raise zipfile.BadZipFile(f"{part} does not unpack to its recorded size and CRC")
 
 
 def _error_cells(xml: bytes, end: int, errors: dict[tuple[int, int], str]) -> None:

@@ -266,9 +266,9 @@ def _numbers(cells: Cells, index: pd.Index) -> tuple[pd.Series, pd.Series, np.nd
 
 
 def _absent(field: Field, m: int) -> dict[str, Any]:
-    """The table's columns for a field the sheet has no column for: `m` blanks, as read."""
-    blank = np.full(m, None, dtype=object)
-    return {c: pd.array(blank, dtype=d) for c, d in _field_dtypes(field).items()}
+    """The table's columns for a field the sheet has no column for: `m` blanks, as read (one
+    blank repeated, not `m` blanks converted one by one)."""
+    return {c: pd.array([None], dtype=d).repeat(m) for c, d in _field_dtypes(field).items()}
 
 
 def _share_equal(values: np.ndarray, other: np.ndarray) -> np.ndarray:

@@ -215,3 +215,79 @@ def test_an_ordinary_large_part_is_read(tmp_path, monkeypatch):
         assert len(book.grid("Invoices").rows) == 2999
     finally:
         book.close()
+
+
+def _zip_with(tmp_path, data: bytes, method=zipfile.ZIP_DEFLATED):
+    path = tmp_path / "parts.zip"
+    with zipfile.ZipFile(path, "w", method) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", data)
+    return path
+
+
+def _sheet_bytes(n: int) -> bytes:
+    return b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (i, i, i * 7919 % 100003)
+                    for i in range(1, n))
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
+def test_a_part_inflates_to_what_zipfile_reads(tmp_path, method):
+    from engine.read.grid import _inflated
+
+    data = _sheet_bytes(120_000)  # several chunks
+    path = _zip_with(tmp_path, data, method)
+    chunks = list(_inflated(path, "xl/worksheets/sheet1.xml"))
+    assert len(chunks) > 1 and b"".join(chunks) == data
+
+
+def _lie(path, field_at: int, value: int) -> None:
+    """Overwrite a 4-byte field of the part's central directory record (16: CRC, 24: size)."""
+    raw = bytearray(path.read_bytes())
+    record = raw.rfind(b"PK\x01\x02")
+    raw[record + field_at:record + field_at + 4] = value.to_bytes(4, "little")
+    path.write_bytes(bytes(raw))
+
+
+def test_inflating_stops_at_the_recorded_size_and_fails_past_it(tmp_path):
+    from engine.read.grid import _CHUNK, _inflated
+
+    data = _sheet_bytes(200_000)
+    path = _zip_with(tmp_path, data)
+    _lie(path, 24, _CHUNK + 10)  # the package says the part is barely more than a chunk
+    seen = 0
+    with pytest.raises(zipfile.BadZipFile):
+        for chunk in _inflated(path, "xl/worksheets/sheet1.xml"):
+            seen += len(chunk)
+    assert seen <= _CHUNK + 10
+
+
+def test_inflating_a_part_whose_crc_does_not_match_fails(tmp_path):
+    from engine.read.grid import _inflated
+
+    path = _zip_with(tmp_path, _sheet_bytes(1000))
+    _lie(path, 16, 12345)
+    with pytest.raises(zipfile.BadZipFile):
+        list(_inflated(path, "xl/worksheets/sheet1.xml"))
+
+
+def test_uncalculated_formulas_are_found_among_many_texts_holding_f(tmp_path):
+    text = b'<c r="C2" t="inlineStr"><is><t>staff fee for office</t></is></c>'
+    book = Workbook(_excel_like(tmp_path, text * 2000 + b'<c r="B2"><f>1+1</f><v /></c>'))
+    try:
+        assert book.grid("Invoices").uncached == {(1, 1)}
+    finally:
+        book.close()
+
+
+def test_a_damaged_sheet_part_is_scanned_as_holding_nothing(tmp_path):
+    """A deflate stream broken inside the sheet's part: the scan finds nothing rather than
+    raising (calamine, which reads the part first, is the one to say the file is damaged)."""
+    book = Workbook(_excel_like(tmp_path, b'<c r="B2"><f>1+1</f><v /></c>'))
+    try:
+        info = zipfile.ZipFile(book.path).getinfo("xl/worksheets/sheet1.xml")
+        raw = bytearray(book.path.read_bytes())
+        start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+        raw[start:start + 8] = b"\xff" * 8  # an invalid deflate block header
+        book.path.write_bytes(bytes(raw))
+        assert book._scan("Invoices") == (set(), {})
+    finally:
+        book.close()
