@@ -199,9 +199,13 @@ class _SegmentSuffixes:
         n = len(files)
         if not n:
             return np.empty(0, dtype=object)
+        # a record shares its predecessor's text when both name the same segment of one file;
+        # file names (objects) are compared only where the numbers already match, which is rare
+        same = (numbers[1:] == numbers[:-1]) & (missing[1:] == missing[:-1])
+        candidates = np.flatnonzero(same)
+        same[candidates] = files[candidates + 1] == files[candidates]
         new = np.ones(n, dtype=bool)
-        new[1:] = ((numbers[1:] != numbers[:-1]) | (missing[1:] != missing[:-1])
-                   | (files[1:] != files[:-1]))
+        new[1:] = ~same
         firsts = np.flatnonzero(new)
         files, numbers, missing = files[firsts], numbers[firsts], missing[firsts]
         numbers = np.where(missing, 0, numbers)
