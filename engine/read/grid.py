@@ -180,7 +180,8 @@ class Workbook:
         try:
             rows = self._book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
         except Exception as exc:
-            raise InputError(f"the sheet cannot be read ({type(exc).__name__})",
+            raise InputError("the sheet cannot be read: the file may be damaged — open it in "
+                             f"Excel and save it again ({type(exc).__name__})",
                              file=self.path.name, sheet=sheet) from None
         uncached, errors = self._scan(sheet)
         for (r, c), text in errors.items():  # calamine gives them as "": show what Excel shows

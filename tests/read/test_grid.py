@@ -291,3 +291,23 @@ def test_a_damaged_sheet_part_is_scanned_as_holding_nothing(tmp_path):
         assert book._scan("Invoices") == (set(), {})
     finally:
         book.close()
+
+
+def test_a_sheet_calamine_cannot_read_is_an_input_error_naming_file_and_sheet(tmp_path):
+    """A sheet part damaged in the middle: the clerk hears which file and sheet, and what to do."""
+    from engine.errors import InputError
+
+    path = _excel_like(tmp_path, b'<c r="B2"><v>2</v></c>')
+    info = zipfile.ZipFile(path).getinfo("xl/worksheets/sheet1.xml")
+    raw = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    raw[start:start + info.compress_size] = b"\x00" * info.compress_size
+    path.write_bytes(bytes(raw))
+    book = Workbook(path)
+    try:
+        with pytest.raises(InputError) as caught:
+            book.grid("Invoices")
+    finally:
+        book.close()
+    said = caught.value.describe()
+    assert "book.xlsx" in said and "Invoices" in said and "save it again" in said
