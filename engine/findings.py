@@ -114,8 +114,8 @@ def make_id(types: pd.Series, keys: pd.Series) -> pd.Series:
     def one(t: str, k: str) -> str:
         digest = hashlib.sha1(f"{t}|{k}".encode()).hexdigest()[:10].upper()
         return f"{PREFIX.get(t, 'FND')}-{digest}"
-    return pd.Series([one(t, k) for t, k in zip(types, keys.astype(str))], index=types.index,
-                     dtype=object)
+    return pd.Series([one(t, k) for t, k in zip(types.tolist(), keys.astype(str).tolist())],
+                     index=types.index, dtype=object)
 
 
 def _stacked(frames: list[pd.DataFrame]) -> dict[str, pd.Series] | None:
@@ -127,17 +127,26 @@ def _stacked(frames: list[pd.DataFrame]) -> dict[str, pd.Series] | None:
     """
     sizes = [len(f) for f in frames]
     index = pd.RangeIndex(sum(sizes))
+    # each frame's columns taken once, by position: a look-up by name costs several times more
+    by_name = [dict(f.items()) for f in frames]
     columns: dict[str, pd.Series] = {}
+    money: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # (cents, missing)
     for name, _header, kind in COLUMNS:
-        parts = [f[name] if name in f.columns else None for f in frames]
+        parts = [f.get(name) for f in by_name]
         dtypes = {p.dtype for p in parts if p is not None}
         if kind == "money":
             if not dtypes <= {np.dtype("int64"), _INT64}:
                 return None
-            columns[name] = pd.Series(pd.arrays.IntegerArray(
-                np.concatenate([_cents(p, n) for p, n in zip(parts, sizes)]),
-                np.concatenate([np.ones(n, bool) if p is None else p.array.isna()
-                                for p, n in zip(parts, sizes)])), index=index)
+            cents = np.concatenate([_cents(p, n) for p, n in zip(parts, sizes)])
+            missing = np.concatenate([np.ones(n, bool) if p is None else p.array.isna()
+                                      for p, n in zip(parts, sizes)])
+            if name == "difference":  # actual − expected where both are known and it is not
+                (actual, no_actual), (expected, no_expected) = money["actual"], money["expected"]
+                filled = missing & ~no_actual & ~no_expected
+                cents = np.where(filled, actual - expected, cents)
+                missing = missing & ~filled
+            money[name] = cents, missing
+            columns[name] = pd.Series(pd.arrays.IntegerArray(cents, missing), index=index)
         elif kind == "date":
             if not all(isinstance(d, np.dtype) and d.kind == "M" for d in dtypes):
                 return None
@@ -152,15 +161,13 @@ def _stacked(frames: list[pd.DataFrame]) -> dict[str, pd.Series] | None:
                 np.full(n, None) if p is None else p.to_numpy(dtype=object)
                 for p, n in zip(parts, sizes)]), index)
     for name in EXTRA_COLUMNS:  # kept as pd.concat joins them, when every frame has them
-        present = sum(name in f for f in frames)
+        present = sum(name in f for f in by_name)
         if present == len(frames):
-            columns[name] = _joined([f[name] for f in frames], index)
+            columns[name] = _joined([f[name] for f in by_name], index)
         elif present:
             return None
         else:
             columns[name] = pd.Series(pd.NA, index=index, dtype=object)
-    columns["difference"] = columns["difference"].fillna(
-        columns["actual"] - columns["expected"]).astype(_INT64)
     return columns
 
 
@@ -191,17 +198,25 @@ def finalize(frames: list[pd.DataFrame]) -> pd.DataFrame:
     key = columns["key"].astype(str)
     ids = make_id(columns["type"], key)
     # the same problem reported twice (e.g. by two routes) is one finding
-    first = ~ids.duplicated(keep="first")
+    first = np.flatnonzero(~ids.duplicated(keep="first").to_numpy())
     rank = columns["severity"].map(_SEVERITY_RANK).fillna(len(SEVERITIES))
     type_rank = columns["type"].map({t: i for i, t in enumerate(TYPES)}).fillna(len(TYPES))
-    order = (pd.DataFrame({"_r": rank, "_t": type_rank, "source_sheet": columns["source_sheet"],
-                           "source_row": columns["source_row"], "id": ids},
-                          index=key.index, copy=False)[first]
-             .sort_values(["_r", "_t", "source_sheet", "source_row", "id"], kind="mergesort",
-                          na_position="last")
-             .index.to_numpy())
+    # by severity, type, source sheet and row, id: missing last, ties in row order
+    order = first[np.lexsort((_sort_codes(ids, first), _sort_codes(columns["source_row"], first),
+                              _sort_codes(columns["source_sheet"], first),
+                              type_rank.to_numpy()[first], rank.to_numpy()[first]))]
     df = pd.DataFrame(columns | {"key": key, "id": ids}, index=key.index, copy=False)
     return df.take(order).reset_index(drop=True)
+
+
+def _sort_codes(column: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """Each of `rows`' values as its position among their sorted distinct values, missing ones
+    after all: how DataFrame.sort_values(na_position="last") orders one of several columns it
+    sorts by, without building the frame."""
+    values = (column.array[rows] if isinstance(column.dtype, pd.api.extensions.ExtensionDtype)
+              else column.to_numpy()[rows])  # pd.factorize cannot sort a NumpyExtensionArray
+    codes, distinct = pd.factorize(values, sort=True)
+    return np.where(codes < 0, len(distinct), codes)
 
 
 def severity_by_days(days: pd.Series, medium: int = 30, high: int = 90) -> pd.Series:

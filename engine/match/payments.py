@@ -215,20 +215,22 @@ def _may_reach_floor(keys: np.ndarray, inv_keys: np.ndarray) -> np.ndarray:
     return 1 - fewest / np.maximum(length, n) >= FUZZY_FLOOR - 1e-9
 
 
-def _amount_block(refs: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame | None:
+def _amount_block(refs: dict[str, np.ndarray], names: dict[str, np.ndarray]
+                  ) -> dict[str, np.ndarray] | None:
     """Reference/invoice-number pairs similar enough (≥ FUZZY_FLOOR) among invoices whose open
     balance equals the payment (`refs` carry the payment's amount_cents, `names` the invoice's
-    open_cents), the AMOUNT_BLOCK_KEEP most similar per reference. A few visit fees repeat across
+    open_cents; columns as arrays, see `_references`), the AMOUNT_BLOCK_KEEP most similar per
+    reference: (payment_index, invoice_at, field, sim) of each pair. A few visit fees repeat across
     thousands of invoices, so the pairs are scored per amount, a slice of payments at a time, with
     rapidfuzz's matrix scorer: time grows with the pairs but memory stays bounded. References that
     no invoice number of the amount can bring to FUZZY_FLOOR (`_may_reach_floor`) are not scored:
     their rows would hold no pair, and each reference's pairs do not depend on the others."""
-    q = refs[refs["amount_cents"].isin(names["open_cents"]).to_numpy()]
-    c = names[names["open_cents"].isin(q["amount_cents"]).to_numpy()]
-    q_keys, c_keys = q["key"].to_numpy(), c["inv_key"].to_numpy()
-    c_by_amount = c.groupby("open_cents", sort=False).indices
+    q = _rows(refs, np.isin(refs["amount_cents"], names["open_cents"]))
+    c = _rows(names, np.isin(names["open_cents"], q["amount_cents"]))
+    q_keys, c_keys = q["key"], c["inv_key"]
+    c_by_amount = _positions_by_value(c["open_cents"])
     hit_q, hit_c, sims = [], [], []
-    for amount, rows in q.groupby("amount_cents", sort=False).indices.items():
+    for amount, rows in _positions_by_value(q["amount_cents"]).items():
         choices = c_by_amount[amount]
         if len(choices) > COMMON_FEE_INVOICES:
             rows = rows[_may_reach_floor(q_keys[rows], c_keys[choices])]
@@ -253,12 +255,23 @@ def _amount_block(refs: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame | Non
     if not sims:
         return None
     at_q, at_c = np.concatenate(hit_q), np.concatenate(hit_c)
-    return pd.DataFrame({
-        "payment_index": q["payment_index"].to_numpy()[at_q],
-        "invoice_key": c["invoice_key"].to_numpy()[at_c],
-        "invoice_at": c["invoice_at"].to_numpy()[at_c], "key": q_keys[at_q],
-        "field": q["field"].to_numpy()[at_q], "inv_key": c_keys[at_c],
-        "sim": np.concatenate(sims)})
+    return {"payment_index": q["payment_index"][at_q], "invoice_at": c["invoice_at"][at_c],
+            "field": q["field"][at_q], "sim": np.concatenate(sims)}
+
+
+def _rows(table: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
+    """The rows of `mask` of a table held as arrays."""
+    return {column: values[mask] for column, values in table.items()}
+
+
+def _positions_by_value(values: np.ndarray) -> dict:
+    """`groupby(values, sort=False).indices` without the frame: each distinct value (in the order
+    of its first row) → the positions of its rows."""
+    codes, distinct = pd.factorize(values)
+    if not len(distinct):
+        return {}
+    rows = np.argsort(codes, kind="stable")
+    return dict(zip(distinct.tolist(), np.split(rows, np.cumsum(np.bincount(codes))[:-1])))
 
 
 def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, refs: dict[str, np.ndarray],
@@ -297,17 +310,16 @@ def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, refs: dict[str, np.ndarra
     name_open = open_[name_at]
     some = np.flatnonzero(np.isin(name_open, amount[ref_at]))
     by_amount = _amount_block(
-        pd.DataFrame({"payment_index": refs["payment_index"][usable], "key": ref_key,
-                      "field": ref_field, "amount_cents": amount[ref_at]}),
-        pd.DataFrame({"invoice_key": names["invoice_key"][some], "invoice_at": name_at[some],
-                      "inv_key": name_key[some], "open_cents": name_open[some]}))
+        {"payment_index": refs["payment_index"][usable], "key": ref_key, "field": ref_field,
+         "amount_cents": amount[ref_at]},
+        {"invoice_at": name_at[some], "inv_key": name_key[some], "open_cents": name_open[some]})
     payment, invoice = ref_at[ref], name_at[name]
     field, sim = ref_field[ref], np.array(sim, dtype="float64")
     if by_amount is not None:
         payment = np.concatenate([payment, p.index.get_indexer(by_amount["payment_index"])])
-        invoice = np.concatenate([invoice, by_amount["invoice_at"].to_numpy()])
-        field = np.concatenate([field, by_amount["field"].to_numpy()])
-        sim = np.concatenate([sim, by_amount["sim"].to_numpy()])
+        invoice = np.concatenate([invoice, by_amount["invoice_at"]])
+        field = np.concatenate([field, by_amount["field"]])
+        sim = np.concatenate([sim, by_amount["sim"]])
     # each payment and invoice once, by its most similar reference (the first of equals)
     by_sim = np.argsort(-sim, kind="stable")
     pair_code = payment[by_sim] * len(inv) + invoice[by_sim]
@@ -493,8 +505,8 @@ def match_payments(invoices: pd.DataFrame, payments: pd.DataFrame, settings: Set
     applied.append(fuzzy_ok)
     candidates.append(fuzzy_no)
     unpaid = unpaid - sum_at(fuzzy_at, fuzzy_ok["applied_cents"].to_numpy(), len(invoices))
-    left = left[~left.index.isin(fuzzy_ok["payment_index"])]
-    left = left[left["kind"] != "adjustment"]
+    left = left[~left.index.isin(fuzzy_ok["payment_index"])
+                & (left["kind"] != "adjustment").to_numpy()]
     ev_ok, ev_no = _evidence_matches(left, inv.assign(open_cents=unpaid), settings)
     applied.append(ev_ok)
     candidates.append(ev_no)

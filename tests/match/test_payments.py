@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-import pandas as pd
 from hypothesis import HealthCheck, given, settings, strategies as st
 from rapidfuzz.distance import OSA
 
@@ -203,16 +202,18 @@ def test_skipping_references_of_a_common_fee_changes_no_pair(monkeypatch):
     rng = np.random.default_rng(5)
     numbers = [f"INV{n:07d}" for n in rng.choice(10**7, 2 * payments.COMMON_FEE_INVOICES,
                                                   replace=False)]
-    names = pd.DataFrame({"invoice_key": numbers, "invoice_at": np.arange(len(numbers)),
-                          "inv_key": pd.Series(numbers, dtype="str"), "open_cents": 15000})
+    names = {"invoice_at": np.arange(len(numbers)), "inv_key": np.array(numbers, dtype=object),
+             "open_cents": np.full(len(numbers), 15000)}
     typos = [n[:4] + n[5:] for n in numbers[:40]]  # a digit dropped
     others = [f"A{n}" for n in rng.integers(10**4, 10**5, 40)] + [str(n) for n in range(1000, 1040)]
-    refs = pd.DataFrame({"payment_index": np.arange(120), "field": "reference",
-                         "key": pd.Series(typos + others, dtype=object), "amount_cents": 15000})
-    kept = payments._may_reach_floor(refs["key"].to_numpy(), names["inv_key"].to_numpy())
+    refs = {"payment_index": np.arange(120), "field": np.full(120, "reference", dtype=object),
+            "key": np.array(typos + others, dtype=object), "amount_cents": np.full(120, 15000)}
+    kept = payments._may_reach_floor(refs["key"], names["inv_key"])
     assert kept[:40].all() and not kept[40:].any()
     found = payments._amount_block(refs, names)
     monkeypatch.setattr(payments, "_may_reach_floor",
                         lambda keys, inv_keys: np.ones(len(keys), dtype=bool))  # score them all
-    pd.testing.assert_frame_equal(found, payments._amount_block(refs, names))
+    every = payments._amount_block(refs, names)
+    assert list(found) == list(every)
+    assert all(np.array_equal(found[column], every[column]) for column in found)
     assert set(found["payment_index"]) == set(range(40))
