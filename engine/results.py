@@ -99,6 +99,20 @@ def _aging(t: pd.DataFrame, as_of: pd.Timestamp, tolerance: int) -> pd.DataFrame
     return out
 
 
+def _count_and_sum(name: str, keys: pd.Series, order: tuple[str, ...],
+                   amount: np.ndarray) -> pd.DataFrame:
+    """Findings and total amount per key, in `order`, only keys that occur (others left out)."""
+    codes = pd.Index(order).get_indexer(keys.to_numpy(dtype=object))
+    known = codes >= 0
+    counts = np.bincount(codes[known], minlength=len(order))
+    sums = np.zeros(len(order), dtype="int64")
+    np.add.at(sums, codes[known], amount[known])
+    found = counts > 0
+    return pd.DataFrame({name: pd.Index([k for k, n in zip(order, found) if n]),
+                         "Findings": pd.array(counts[found], dtype="Int64"),
+                         "Amount": pd.array(sums[found], dtype="Int64")})
+
+
 def build_report(result: Result) -> Report:
     ctx, s = result.ctx, result.ctx.settings
     t = ctx.invoice_totals
@@ -114,16 +128,9 @@ def build_report(result: Result) -> Report:
         "Plan": t["plan"], "Source": t["source"],
         "_sheet": t["sheet"], "_row": t["row"],
     }).sort_values(["_row"], kind="mergesort").reset_index(drop=True)
-    amount = finding_amount(f)
-    by_type = (pd.DataFrame({"Type": f["type"], "Amount": amount})
-               .groupby("Type").agg(Findings=("Amount", "size"), Amount=("Amount", "sum")))
-    by_type = by_type.reindex([x for x in TYPES if x in by_type.index]).reset_index()
-    by_sev = (pd.DataFrame({"Severity": f["severity"], "Amount": amount})
-              .groupby("Severity").agg(Findings=("Amount", "size"), Amount=("Amount", "sum")))
-    by_sev = by_sev.reindex([x for x in SEVERITIES if x in by_sev.index]).reset_index()
-    for frame in (by_type, by_sev):
-        frame["Findings"] = frame["Findings"].astype("Int64")
-        frame["Amount"] = frame["Amount"].astype("Int64")
+    amount = finding_amount(f).to_numpy(dtype="int64")
+    by_type = _count_and_sum("Type", f["type"], TYPES, amount)
+    by_sev = _count_and_sum("Severity", f["severity"], SEVERITIES, amount)
     p = ctx.payments
     unapplied = p[~p["duplicate"] & ~p.index.isin(ctx.applications["payment_index"])
                   & (p["kind"] != "adjustment")]["amount_cents"].sum() if len(p) else 0

@@ -66,3 +66,46 @@ def test_plans_sheet_shows_each_plan_and_plan_invoices_are_in_plan(make_workbook
     assert rec[1][status] == "In plan"
     types = [r[1] for r in _rows(book, "Discrepancies")[1:]]
     assert types == ["PLAN_MISSED_INSTALLMENT"]
+
+
+def test_findings_order_is_that_of_sort_values():
+    import numpy as np
+    import pandas as pd
+
+    from engine.findings import FINDING_COLUMNS, SEVERITIES, TYPES, finalize
+
+    rng = np.random.default_rng(5)
+    n = 300
+    frame = pd.DataFrame({
+        "type": pd.Series(rng.choice(list(TYPES[:4]), n), dtype="str"),
+        "severity": pd.Series(rng.choice(list(SEVERITIES) + [None], n), dtype="str"),
+        "key": pd.Series(rng.integers(0, 120, n).astype(str), dtype="str"),
+        "source_sheet": pd.Series(rng.choice(["Invoices", "Payments", None], n), dtype="str"),
+        "source_row": pd.array(np.where(rng.random(n) < 0.2, None, rng.integers(2, 9, n)),
+                               dtype="Int64")})
+    out = finalize([frame])
+    assert len(out) == len(out["id"].unique())
+    rank = out["severity"].map({s: i for i, s in enumerate(SEVERITIES)}).fillna(len(SEVERITIES))
+    type_rank = out["type"].map({t: i for i, t in enumerate(TYPES)}).fillna(len(TYPES))
+    expected = (pd.DataFrame({"_r": rank, "_t": type_rank, "source_sheet": out["source_sheet"],
+                              "source_row": out["source_row"], "id": out["id"]})
+                .sort_values(["_r", "_t", "source_sheet", "source_row", "id"], kind="mergesort",
+                             na_position="last"))
+    assert list(expected.index) == list(range(len(out)))
+    assert list(out.columns[:len(FINDING_COLUMNS)]) == list(FINDING_COLUMNS)
+
+
+def test_count_and_sum_keeps_the_order_and_only_keys_that_occur():
+    import numpy as np
+    import pandas as pd
+
+    from engine.results import _count_and_sum
+
+    keys = pd.Series(["low", "high", "unknown", "low", None], dtype=object)
+    out = _count_and_sum("Severity", keys, ("high", "medium", "low"),
+                         np.array([5, 7, 100, 2**62, 9], dtype="int64"))
+    assert out["Severity"].tolist() == ["high", "low"]
+    assert out["Findings"].dtype == "Int64" and out["Findings"].tolist() == [1, 2]
+    assert out["Amount"].dtype == "Int64" and out["Amount"].tolist() == [7, 5 + 2**62]
+    empty = _count_and_sum("Type", keys.iloc[:0], ("a",), np.array([], dtype="int64"))
+    assert list(empty.columns) == ["Type", "Findings", "Amount"] and len(empty) == 0

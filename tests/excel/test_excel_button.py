@@ -512,3 +512,28 @@ def test_real_xlwings_json_book(small):
     assert {"addSheet", "setValues", "setNumberFormat", "addTable", "namesAdd"} <= funcs
     assert not any(a["func"] in ("setValues",) and a["sheet_position"] is not None
                    and a["sheet_position"] < len(sheets) for a in actions)
+
+
+def test_money_cells_are_the_doubles_of_int_division_beyond_float_precision():
+    """numpy divides the cents while they convert to float64 exactly; larger ones as ints."""
+    cents = [1, -5, 12345, 2**53, -(2**53), 2**53 + 1, 2**62 + 12345, -(2**63) + 1]
+    for chunk in (cents[:5], cents):
+        s = pd.Series(chunk + [None], dtype="Int64")
+        values = excel.cell_values("money", s)
+        assert values == [c / 100 for c in chunk] + [None]
+        assert all(type(v) is float for v in values[:-1])
+
+
+def test_a_click_pauses_the_cycle_collector_and_restores_it():
+    import gc
+    seen = []
+    with excel._collector_paused():
+        seen.append(gc.isenabled())
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        with excel._collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
