@@ -2,9 +2,9 @@
 
 The engine's tables meet on row positions and on numbers given to keys once, not on text: a pass
 over a million Python strings scattered in memory costs 100–250 ns an element in cache misses
-alone, whatever it does, where a pass over an integer array costs a few. These are the two
-operations the matchers, the ledger and the checks build on: adding cents up by position, and
-pairing rows whose numbers are equal (a merge on one key).
+alone, whatever it does, where a pass over an integer array costs a few. These are the
+operations the matchers, the ledger and the checks build on: adding cents up by position,
+pairing rows whose numbers are equal (a merge on one key), and finding the numbers that repeat.
 """
 
 from __future__ import annotations
@@ -25,6 +25,12 @@ def sum_at(at: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
 def cents_or_zero(column: pd.Series) -> np.ndarray:
     """An Int64 cents column as int64, a missing amount adding nothing (as in a groupby sum)."""
     return column.to_numpy(dtype=np.int64, na_value=0)
+
+
+def shares_number(codes: np.ndarray) -> np.ndarray:
+    """Which rows hold a number (0, 1, …; -1: none) that some other row holds too."""
+    count = np.bincount(codes + 1)
+    return (codes >= 0) & (count[codes + 1] > 1)
 
 
 def equal_pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.positions import equal_pairs, sum_at
+from engine.positions import equal_pairs, shares_number, sum_at
 
 numbers = st.lists(st.integers(0, 4), max_size=30).map(lambda v: np.array(v, dtype=np.int64))
 
@@ -26,3 +26,9 @@ def test_sum_at_is_exact_and_skips_rows_placed_nowhere():
     totals = sum_at(np.array([0, 1, -1, 0]), np.array([big, 5, 7, big]), 3)
     assert totals.dtype == np.int64 and totals.tolist() == [2 * big, 5, 0]
     assert sum_at(np.array([2, 2, -1]), np.array([True, True, True]), 3).tolist() == [0, 0, 2]
+
+
+def test_shares_number_marks_numbers_held_by_more_than_one_row():
+    codes = np.array([2, -1, 0, 2, 1, -1, 0, 3])
+    assert shares_number(codes).tolist() == [True, False, True, True, False, False, True, False]
+    assert shares_number(np.array([], dtype=np.intp)).tolist() == []

@@ -7,7 +7,6 @@ import pandas as pd
 
 from engine.checks._common import (
     claim_fields,
-    claim_has_invoice,
     claim_invoice_at,
     claim_key,
     invoices_by_key,
@@ -25,8 +24,7 @@ def check(ctx: Context) -> pd.DataFrame:
     if claims.empty:
         return pd.DataFrame()
     # each claim's invoice by its position (claim_invoice_at), not by looking its key up again
-    at = np.where(claims["effective"].to_numpy(dtype=bool) & claim_has_invoice(ctx),
-                  claim_invoice_at(ctx), -1)
+    at = np.where(claims["effective"].to_numpy(dtype=bool), claim_invoice_at(ctx), -1)
     billed = invoices_by_key(ctx)["billed_cents"].array.take(at, allow_fill=True)
     differs = abs(claims["charge_cents"].array - billed) > ctx.settings.tolerance_cents
     rows = np.flatnonzero(differs.to_numpy(dtype=bool, na_value=False))

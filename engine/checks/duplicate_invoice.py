@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from engine.context import Context
+from engine.positions import shares_number
 
 TYPE = "DUPLICATE_INVOICE"
 
@@ -22,7 +23,7 @@ def check(ctx: Context) -> pd.DataFrame:
     # a number on one row cannot clash: the keys are numbered once, and the other rows compared
     # on numbers, in row order
     invoice = pd.factorize(inv["invoice_key"].array)[0]  # -1: no number, never a clash
-    shared = np.flatnonzero((invoice >= 0) & (np.bincount(invoice + 1)[invoice + 1] > 1))
+    shared = np.flatnonzero(shares_number(invoice))
     shared = shared[np.argsort(inv["row"].to_numpy()[shared], kind="stable")]
     invoice = invoice[shared]
     patient_id, patient = inv["patient_id_key"].array[shared], inv["patient_key"].array[shared]

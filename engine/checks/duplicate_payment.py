@@ -19,6 +19,7 @@ from engine.checks._common import (
     remit_claims,
 )
 from engine.context import Context
+from engine.positions import shares_number
 
 TYPE = "DUPLICATE_PAYMENT"
 
@@ -39,7 +40,7 @@ def _remitted_twice(ctx: Context) -> pd.DataFrame:
     paid = np.flatnonzero(claims["effective"].to_numpy(dtype=bool)
                           & (claims["paid_cents"] > 0).to_numpy(dtype=bool, na_value=False))
     code = pd.factorize(claims["claim_key"].array[paid])[0]  # -1: no claim number
-    paid = paid[(code >= 0) & (np.bincount(code + 1)[code + 1] > 1)]
+    paid = paid[shares_number(code)]
     paid = claims.iloc[paid][["transaction_index", "segment", "claim_key", "payer_key", "status",
                               "trace_key", "trace"]]
     paid = paid.sort_values(["transaction_index", "segment"], kind="mergesort")
