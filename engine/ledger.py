@@ -112,10 +112,11 @@ def _joined_methods(match_method: pd.Series, invoice: np.ndarray, n_invoices: in
         return pd.Series(dtype="str")
     method, methods = pd.factorize(match_method)  # a handful of methods: sort those, not rows
     names = np.sort(np.asarray(methods, dtype=object))
-    # the set of methods of each invoice as bits (Python ints: any number of methods fits)
-    bit = np.array([1 << int(r) for r in np.searchsorted(names, methods)], dtype=object)
+    # the set of methods of each invoice as bits (Python ints when 63 bits do not hold them all)
+    bits = "int64" if len(names) < 63 else object
+    bit = np.array([1 << int(r) for r in np.searchsorted(names, methods)], dtype=bits)
     known = (invoice >= 0) & (method >= 0)
-    sets = np.zeros(n_invoices, dtype=object)
+    sets = np.zeros(n_invoices, dtype=bits)
     np.bitwise_or.at(sets, invoice[known], bit[method[known]])
     which, distinct = pd.factorize(sets)
     texts = np.array([", ".join(n for r, n in enumerate(names) if s >> r & 1) for s in distinct],

@@ -34,43 +34,53 @@ class RemitMatch:
     #                            remit_adjusted_cents, remit_charge_cents, denied, forwarded
 
 
-def _claims_to_invoices(claims: pd.DataFrame, invoices: pd.DataFrame) -> np.ndarray:
+def _claims_to_invoices(claims: pd.DataFrame,
+                        invoices: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Each claim's invoice as a position in `invoices` (-1: none): the first invoice whose claim
-    key is the claim's, else the invoice whose own key is (invoice keys are unique).
+    key is the claim's, else the invoice whose own key is (invoice keys are unique); and each
+    claim's key as a number (0: missing).
 
-    The three key columns are numbered together once (plain object arrays factorize fastest), so
-    the look-ups are integer ones.
+    The key columns are numbered together once (plain object arrays factorize fastest), so the
+    look-ups are integer ones. An invoice's own key is numbered only where it is not its claim
+    key (an invoice without a claim number has its own as claim key): a claim naming it finds it
+    by the claim key.
     """
     n_claims, n_invoices = len(claims), len(invoices)
-    codes = pd.factorize(np.concatenate([claims["claim_key"].to_numpy(dtype=object),
-                                         invoices["claim_key"].to_numpy(dtype=object),
-                                         invoices["invoice_key"].to_numpy(dtype=object)]))[0] + 1
+    # missing as None, so the comparison below holds whatever NA the columns carry
+    claim_keys = invoices["claim_key"].to_numpy(dtype=object, na_value=None)
+    invoice_keys = invoices["invoice_key"].to_numpy(dtype=object, na_value=None)
+    own = np.flatnonzero(claim_keys != invoice_keys)
+    codes = pd.factorize(np.concatenate([claims["claim_key"].to_numpy(dtype=object), claim_keys,
+                                         invoice_keys[own]]))[0] + 1
     claim = codes[:n_claims]  # 0: missing
     by_claim, by_invoice = codes[n_claims:n_claims + n_invoices], codes[n_claims + n_invoices:]
     invoice_of = np.full(codes.max(initial=0) + 1, -1)
-    invoice_of[by_invoice] = np.arange(n_invoices)
+    invoice_of[by_invoice] = own
     named, first = np.unique(by_claim, return_index=True)
     invoice_of[named] = first  # the claim key wins
     invoice_of[0] = -1
-    return invoice_of[claim]
+    return invoice_of[claim], claim
 
 
-def _pair_reversals(claims: pd.DataFrame) -> pd.DataFrame:
+def _pair_reversals(claims: pd.DataFrame, claim_code: np.ndarray) -> pd.DataFrame:
     """Mark each status-22 claim and the earlier claim it cancels (same number, payer number, charge).
 
     Reversals are few: the pairs are found among them and the claims they name, on integer
-    numbers of the keys (missing values match each other, as in a merge)."""
+    numbers of the keys (missing values match each other, as in a merge). `claim_code`: the
+    claims' keys as numbers (missing ones alike).
+    """
     reverses = pd.Series(pd.NA, index=claims.index, dtype="Int64")
     reversed_by = reverses.copy()
     reversal = (claims["status"] == "22").to_numpy()
     if reversal.any():
         rev = np.flatnonzero(reversal)
-        claim_key = claims["claim_key"]
-        named = np.flatnonzero(~reversal & claim_key.isin(claim_key.array[rev]).to_numpy())
+        named_by_reversal = np.zeros(claim_code.max() + 1, dtype=bool)
+        named_by_reversal[claim_code[rev]] = True
+        named = np.flatnonzero(~reversal & named_by_reversal[claim_code])
         rows = np.concatenate([rev, named])
         charge = claims["charge_cents"].array[rows]  # a reversal's is the original's, negated
         charge[:len(rev)] = -charge[:len(rev)]
-        claim_code = _codes(claim_key.array[rows])
+        claim_code = _codes(claim_code[rows])
         charge_code = _codes(charge)
         same_claim = _combined(claim_code, _codes(claims["payer_claim"].array[rows].fillna("")),
                                charge_code)
@@ -224,9 +234,10 @@ def match_remits(remit, invoices: pd.DataFrame, invoice_lines: pd.DataFrame,
     # shallow copies: pandas copies on write, so the 835 tables are never changed
     claims = remit.claims.copy(deep=False)
     invoice_keys = invoices["invoice_key"].array
-    claim_invoice = _claims_to_invoices(claims, invoices)  # positions in invoices, -1: none
+    # positions in invoices (-1: none), the claim keys as numbers
+    claim_invoice, claim_code = _claims_to_invoices(claims, invoices)
     claims["invoice_key"] = invoice_keys.take(claim_invoice, allow_fill=True)
-    claims = _pair_reversals(claims)
+    claims = _pair_reversals(claims, claim_code)
     claims["effective"] = (claims["status"] != "22") & claims["reversed_by"].isna()
     # each line's and adjustment's claim as a position in claims (-1: none): its invoice and flags
     claim_at = pd.Index(claims["claim_index"])

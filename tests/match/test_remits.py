@@ -13,15 +13,17 @@ def test_claim_key_wins_over_invoice_key_and_the_first_invoice_wins():
                              "claim_key": ["C1", None, "C1", None]}, dtype="str")
     claims = pd.DataFrame({"claim_key": ["C1", "INV2", "C9", "INV1", "NONE", None]},
                           dtype="str")
-    assert _claims_to_invoices(claims, invoices).tolist() == [0, 1, 3, 0, -1, -1]
+    invoice, claim = _claims_to_invoices(claims, invoices)
+    assert invoice.tolist() == [0, 1, 3, 0, -1, -1]
+    assert claim.tolist() == [1, 2, 3, 4, 5, 0]  # the claims' keys numbered, 0: missing
 
 
 def test_a_claim_key_naming_one_invoice_and_keying_another_goes_to_the_named_one():
     invoices = pd.DataFrame({"invoice_key": ["A", "B"], "claim_key": [None, "A"]}, dtype="str")
     claims = pd.DataFrame({"claim_key": ["A", "B"]}, dtype="str")
-    assert _claims_to_invoices(claims, invoices).tolist() == [1, 1]
+    assert _claims_to_invoices(claims, invoices)[0].tolist() == [1, 1]
     no_invoices = invoices.iloc[:0]
-    assert np.array_equal(_claims_to_invoices(claims, no_invoices), [-1, -1])
+    assert np.array_equal(_claims_to_invoices(claims, no_invoices)[0], [-1, -1])
 
 
 
@@ -35,7 +37,7 @@ def _claims(*rows) -> pd.DataFrame:
 
 
 def _pairs(claims: pd.DataFrame) -> tuple[list, list]:
-    paired = _pair_reversals(claims)
+    paired = _pair_reversals(claims, pd.factorize(claims["claim_key"], use_na_sentinel=False)[0])
     return paired["reverses"].fillna(-1).tolist(), paired["reversed_by"].fillna(-1).tolist()
 
 
