@@ -22,6 +22,7 @@ applied where it belongs and the check reports it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -129,13 +130,14 @@ def _reference_matches(p: pd.DataFrame, refs: dict[str, np.ndarray], names: dict
     best_at = best_at[~np.isin(best_at, best_of[rival])]
     priority = priority[best_at]
     field_priority, exact = priority // 2, priority % 2 == 0
+    invoice = invoice[best_at]
     return {
-        "payment_index": payment[best_at], "invoice_key": invoice[best_at],
+        "payment_index": payment[best_at], "invoice_key": invoice,
         "applied_cents": p["amount_cents"].array[p.index.get_indexer(payment[best_at])].to_numpy(),
         "method": _REFERENCE_METHODS[priority],
         "confidence": np.where(exact, 1.0, 0.96) - field_priority * 0.01,
         "recorded_invoice_key": np.where(field_priority == _FIELD_PRIORITY["invoice"],
-                                         invoice[best_at], None)}, invoice_at[best_at]
+                                         invoice, None)}, invoice_at[best_at]
 
 
 def _patient_codes(payments: pd.DataFrame, invoices: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -181,12 +183,23 @@ def _same_patient(pid: np.ndarray, pn: np.ndarray, ipid: np.ndarray,
                   ipn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions (i, j) of a payment and an invoice of the same patient, as `_patient_match`
     means it; each pair once (arguments as for `_patient_match`)."""
-    by_id = equal_pairs(pid + 1, ipid + 1)
-    by_name = equal_pairs(pn + 1, ipn + 1)
-    # a name counts where one side has no ID, so no pair is found both ways
-    one_id = (pid < 0)[by_name[0]] | (ipid < 0)[by_name[1]]
-    return (np.concatenate([by_id[0], by_name[0][one_id]]),
-            np.concatenate([by_id[1], by_name[1][one_id]]))
+    by_id = _few_equal_pairs(pid + 1, ipid + 1)
+    # a name counts where one side has no ID, so no pair is found both ways; a practice has few
+    # names, so pairing every name would make millions of pairs to drop
+    no_id = _few_equal_pairs(np.where(pid < 0, pn + 1, 0), ipn + 1)
+    to_no_id = _few_equal_pairs(np.where(pid < 0, 0, pn + 1), np.where(ipid < 0, ipn + 1, 0))
+    by_name = [np.concatenate(pair) for pair in zip(no_id, to_no_id)]
+    in_order = np.argsort(by_name[0], kind="stable")  # by payment, then invoice
+    return (np.concatenate([by_id[0], by_name[0][in_order]]),
+            np.concatenate([by_id[1], by_name[1][in_order]]))
+
+
+def _few_equal_pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`equal_pairs(left, right)`, sorting only the right rows whose number the left has: a few
+    payments against all the invoices."""
+    wanted = np.flatnonzero(np.isin(right, left[left > 0]))
+    i, j = equal_pairs(left, right[wanted])
+    return i, wanted[j]
 
 
 def _code_points(keys: np.ndarray) -> np.ndarray:
@@ -234,20 +247,19 @@ def _amount_block(refs: dict[str, np.ndarray], names: dict[str, np.ndarray]
         choices = c_by_amount[amount]
         if len(choices) > COMMON_FEE_INVOICES:
             rows = rows[_may_reach_floor(q_keys[rows], c_keys[choices])]
+        choice_keys = c_keys[choices].tolist()
         for lo in range(0, len(rows), AMOUNT_BLOCK_SLICE):
             chunk = rows[lo:lo + AMOUNT_BLOCK_SLICE]
-            scores = process.cdist(q_keys[chunk].tolist(), c_keys[choices].tolist(),
-                                   scorer=OSA.normalized_similarity,
-                                   score_cutoff=FUZZY_FLOOR, dtype=np.float64)
-            if scores.shape[1] > AMOUNT_BLOCK_KEEP:  # the nearest numbers of each reference only
-                top = np.argpartition(-scores, AMOUNT_BLOCK_KEEP - 1, axis=1)[:, :AMOUNT_BLOCK_KEEP]
+            negated = _negated_similarities(q_keys[chunk].tolist(), choice_keys)
+            if negated.shape[1] > AMOUNT_BLOCK_KEEP:  # the nearest numbers of each reference only
+                top = np.argpartition(negated, AMOUNT_BLOCK_KEEP - 1, axis=1)[:, :AMOUNT_BLOCK_KEEP]
                 top.sort(axis=1)  # in column order, as np.nonzero finds them
-                sim = np.take_along_axis(scores, top, axis=1)
+                sim = -np.take_along_axis(negated, top, axis=1)
                 hit = sim >= FUZZY_FLOOR
                 i, j, sim = np.nonzero(hit)[0], top[hit], sim[hit]
             else:
-                i, j = np.nonzero(scores >= FUZZY_FLOOR)
-                sim = scores[i, j]
+                i, j = np.nonzero(negated <= -FUZZY_FLOOR)
+                sim = -negated[i, j]
             if len(i):
                 hit_q.append(chunk[i])
                 hit_c.append(choices[j])
@@ -257,6 +269,32 @@ def _amount_block(refs: dict[str, np.ndarray], names: dict[str, np.ndarray]
     at_q, at_c = np.concatenate(hit_q), np.concatenate(hit_c)
     return {"payment_index": q["payment_index"][at_q], "invoice_at": c["invoice_at"][at_c],
             "field": q["field"][at_q], "sim": np.concatenate(sims)}
+
+
+def _negated_similarities(keys: list[str], choice_keys: list[str]) -> np.ndarray:
+    """`-process.cdist(keys, choice_keys, scorer=OSA.normalized_similarity,
+    score_cutoff=FUZZY_FLOOR, dtype=np.float64)`, the same numbers for less: the similarity of two
+    keys depends only on their edit distance and the longer one's length, so it is looked up in a
+    table of the scorer's own results, and rapidfuzz finds plain distances faster, faster still
+    with the longer list first (small integers are cheap to transpose back)."""
+    length = np.array([len(key) for key in keys])
+    choice_length = np.array([len(key) for key in choice_keys])
+    longest = int(max(length.max(initial=0), choice_length.max(initial=0)))
+    position = np.min_scalar_type(-(longest + 1) ** 2)  # of a cell in the table, flattened
+    distance = process.cdist(choice_keys, keys, scorer=OSA.distance, dtype=position)
+    at = np.maximum((choice_length * (longest + 1)).astype(position)[:, None],
+                    (length * (longest + 1)).astype(position)[None, :])
+    at += distance
+    return (-_similarity_table(longest)).ravel().take(np.ascontiguousarray(at.T))
+
+
+@functools.cache
+def _similarity_table(longest: int) -> np.ndarray:
+    """[n, d]: OSA.normalized_similarity (score_cutoff=FUZZY_FLOOR) of two keys d edits apart, the
+    longer one of length n (n, d ≤ longest; d ≤ n)."""
+    return np.array([[OSA.normalized_similarity("a" * n, "b" * d + "a" * (n - d),
+                                                score_cutoff=FUZZY_FLOOR) if d <= n else 0.0
+                      for d in range(longest + 1)] for n in range(longest + 1)])
 
 
 def _rows(table: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
