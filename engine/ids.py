@@ -94,28 +94,44 @@ class _Column:
         """(display text of each string, stripped, None when blank; the blank mask)."""
         if self._texts is None:
             n = len(self.strings)
-            if _plain(self.joined(), n):  # the usual column: nothing to strip, nothing blank
-                self._texts = _objects(self.strings, n), np.zeros(n, dtype=bool)
-            else:
+            ends = _spaced_and_empty(self.joined(), n)
+            if ends is None:
                 texts = _objects(map(str.strip, self.strings), n)
                 blank = texts == ""
-                texts[blank] = None
-                self._texts = texts, blank
+            else:  # the usual column: only the strings with a space at an end are stripped
+                spaced, blank = ends
+                texts = _objects(self.strings, n)
+                if spaced.any():
+                    at = np.flatnonzero(spaced)
+                    stripped = _objects((self.strings[i].strip() for i in at.tolist()), len(at))
+                    texts[at] = stripped
+                    blank[at] = stripped == ""
+            texts[blank] = None
+            self._texts = texts, blank
         return self._texts
 
 
-# ASCII white space (as str.strip sees it) that cannot be told apart from the line breaks
-# joining strings: seen anywhere, a string may need stripping
-_NOT_PLAIN = ("\n\n", "\n ", " \n", "\t", "\v", "\f", "\r", "\x1c", "\x1d", "\x1e", "\x1f")
+# ASCII white space, as str.strip sees it
+_WHITE = np.array([chr(c).strip() == "" for c in range(128)] + [False] * 128)
 
 
-def _plain(joined: str, n: int) -> bool:
-    """Whether each of the `n` strings joined (by line breaks) in `joined` is its own display
-    text: ASCII, with no line break inside, not empty, and no white space at either end. A few
-    searches of the joined text, not a call per string."""
-    return (joined.isascii() and joined.count("\n") == n - 1
-            and bool(joined[:1].strip()) and bool(joined[-1:].strip())
-            and not any(w in joined for w in _NOT_PLAIN))
+def _spaced_and_empty(joined: str, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(which strings have white space at an end, which are empty) of the `n` strings joined by
+    line breaks in `joined`, read off its bytes rather than string by string; None unless the
+    strings are ASCII without a line break inside."""
+    if not (n and joined.isascii()):
+        return None
+    chars = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    breaks = np.flatnonzero(chars == ord("\n"))
+    if len(breaks) != n - 1:
+        return None
+    starts = np.concatenate(([0], breaks + 1))
+    stops = np.concatenate((breaks, [len(chars)]))
+    empty = starts == stops
+    full = ~empty
+    spaced = np.zeros(n, dtype=bool)
+    spaced[full] = _WHITE[chars[starts[full]]] | _WHITE[chars[stops[full] - 1]]
+    return spaced, empty
 
 
 def _coded(strings: np.ndarray) -> tuple[np.ndarray, list[str]]:

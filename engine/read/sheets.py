@@ -320,7 +320,7 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
     problems: list[_Problem] = []
     drop = np.zeros(m, dtype=bool)
     uncached_rows: dict[str, list[int]] = {}
-    first_id: tuple[np.ndarray, np.ndarray] | None = None
+    invoice: tuple[np.ndarray, np.ndarray] | None = None  # its texts and keys, when shared
     if grid.uncached:
         present = set(index.tolist())
         for f in fields:
@@ -351,12 +351,12 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
                 # identifiers that hardly repeat are a million strings at 1M rows: a claim
                 # that is the row's invoice number, or a key that is already its text, need
                 # no copy of their own (identifiers that repeat are one object per text anyway)
-                if first_id is None:
-                    first_id = text, key
-                else:
-                    same = _share_equal(text, first_id[0])
-                    key[same] = first_id[1][same]
+                if f.name == "claim" and invoice is not None:
+                    same = _share_equal(text, invoice[0])
+                    key[same] = invoice[1][same]
                 _share_equal(key, text)
+                if f.name == "invoice":
+                    invoice = text, key
             out[f.name] = _text(text)
             out[f"{f.name}_key"] = _text(key)
             what = "a value"
