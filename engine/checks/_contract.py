@@ -48,9 +48,9 @@ def contract_view(ctx: Context) -> pd.DataFrame:
     explained = {"253", *ctx.settings.explained_reasons}
     adj_at = claim_at.get_indexer(adj["claim_index"].array)
     amount = cents_or_zero(adj["amount_cents"])
-    group = adj["group"]
-    pr = sum_at(np.where((group == "PR").to_numpy(dtype=bool), adj_at, -1), amount, len(claims))
-    cut = sum_at(np.where(((group == "CO") & adj["reason"].isin(explained)).to_numpy(dtype=bool),
+    group = adj["group"].to_numpy(dtype=object)  # object arrays compare faster than str columns
+    pr = sum_at(np.where(group == "PR", adj_at, -1), amount, len(claims))
+    cut = sum_at(np.where((group == "CO") & adj["reason"].isin(explained).to_numpy(dtype=bool),
                           adj_at, -1), amount, len(claims))
 
     paid = claims["paid_cents"].array[keep]

@@ -20,12 +20,17 @@ def check(ctx: Context) -> pd.DataFrame:
     inv = ctx.table("Invoices")
     if inv.empty:
         return pd.DataFrame()
-    # a number on one row cannot clash: the keys are numbered once, and the other rows compared
-    # on numbers, in row order
-    invoice = pd.factorize(inv["invoice_key"].array)[0]  # -1: no number, never a clash
-    shared = np.flatnonzero(shares_number(invoice))
-    shared = shared[np.argsort(inv["row"].to_numpy()[shared], kind="stable")]
-    invoice = invoice[shared]
+    # a number on one row cannot clash: invoice_totals counts each number's lines and names its
+    # first row, so one-line invoices are left out by their sheet row number (an integer look-up);
+    # the other rows' keys are numbered, and the rows sharing one compared on numbers, in row order
+    row = inv["row"].to_numpy()
+    t = ctx.invoice_totals
+    maybe = np.flatnonzero(~np.isin(row, t["row"].to_numpy()[t["lines"].to_numpy() == 1]))
+    invoice = pd.factorize(inv["invoice_key"].array[maybe])[0]  # -1: no number, never a clash
+    shares = shares_number(invoice)
+    shared, invoice = maybe[shares], invoice[shares]
+    order = np.argsort(row[shared], kind="stable")
+    shared, invoice = shared[order], invoice[order]
     patient_id, patient = inv["patient_id_key"].array[shared], inv["patient_key"].array[shared]
     who_codes = pd.factorize(patient_id.fillna(patient))[0]  # -1: no patient known
     dos = inv["service_date"].to_numpy()[shared]

@@ -13,6 +13,7 @@ import pandas as pd
 
 from engine.checks._common import (
     claim_fields,
+    claim_invoice_at,
     claim_key,
     money,
     payment_fields,
@@ -35,10 +36,14 @@ def _remitted_twice(ctx: Context) -> pd.DataFrame:
     claims = remit_claims(ctx)
     if claims.empty:
         return pd.DataFrame()
-    # only a claim number that is paid more than once can be paid twice: the key texts are
-    # numbered once, and the rest of the work is done on those claims alone
+    # only a claim number that is paid more than once can be paid twice, and the claims of one
+    # number are matched to one invoice (engine.match.remits matches on the number alone): the
+    # key texts are numbered only where the invoice repeats or there is none, and the rest of the
+    # work is done on the claims whose number repeats
     paid = np.flatnonzero(claims["effective"].to_numpy(dtype=bool)
                           & (claims["paid_cents"] > 0).to_numpy(dtype=bool, na_value=False))
+    invoice = claim_invoice_at(ctx)[paid]  # -1: none
+    paid = paid[(invoice < 0) | shares_number(invoice)]
     code = pd.factorize(claims["claim_key"].array[paid])[0]  # -1: no claim number
     paid = paid[shares_number(code)]
     paid = claims.iloc[paid][["transaction_index", "segment", "claim_key", "payer_key", "status",

@@ -14,8 +14,13 @@ TYPE = "MISAPPLIED_PAYMENT"
 def check(ctx: Context) -> pd.DataFrame:
     a = ctx.applications
     recorded = a["recorded_invoice_key"].to_numpy(dtype=object)
-    known = np.flatnonzero(pd.notna(recorded))
-    moved = a.iloc[known[recorded[known] != a["invoice_key"].to_numpy(dtype=object)[known]]]
+    keys = a["invoice_key"].to_numpy(dtype=object)
+    try:  # a missing recorded key (None, NaN) differs from every key: only rows that differ
+        differ = np.flatnonzero(recorded != keys)  # are asked whether they have one
+    except TypeError:  # a pd.NA among them, which is neither equal nor unequal
+        differ = np.flatnonzero(pd.notna(recorded))
+        differ = differ[recorded[differ] != keys[differ]]
+    moved = a.iloc[differ[pd.notna(recorded[differ])]]
     if moved.empty:
         return pd.DataFrame()
     p = ctx.payments.loc[moved["payment_index"]]

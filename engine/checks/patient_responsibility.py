@@ -33,7 +33,8 @@ def check(ctx: Context) -> pd.DataFrame:
         return pd.DataFrame()
     at = claim_invoice_at(ctx)
     owner = pd.Index(claims["claim_index"]).get_indexer(adj["claim_index"])
-    owner[~(adj["effective"] & (adj["group"] == "PR")).to_numpy(dtype=bool)] = -1
+    owner[~(adj["effective"].to_numpy(dtype=bool)
+            & (adj["group"].to_numpy(dtype=object) == "PR"))] = -1  # object arrays compare faster
     pr_cents = sum_at(owner, cents_or_zero(adj["amount_cents"]), len(claims))
     c = np.flatnonzero(claims["effective"].to_numpy(dtype=bool) & (at >= 0)
                        & ~claims["status"].isin(FORWARDED).to_numpy(dtype=bool))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engine.checks._common import claim_has_invoice, money, remit_claims
@@ -14,7 +15,8 @@ def check(ctx: Context) -> pd.DataFrame:
     claims = remit_claims(ctx)
     if claims.empty:
         return pd.DataFrame()
-    hit = claims[~claim_has_invoice(ctx) & claims["claim_key"].notna().to_numpy()]
+    hit = claims.iloc[np.flatnonzero(~claim_has_invoice(ctx))]
+    hit = hit[hit["claim_key"].notna()]
     hit = hit.drop_duplicates(["trace_key", "claim_key"])
     if hit.empty:
         return pd.DataFrame()

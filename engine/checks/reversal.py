@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from engine.checks._common import claim_fields, claim_key, money, remit_claims
+from engine.checks._common import (
+    claim_fields,
+    claim_invoice_at,
+    claim_key,
+    money,
+    remit_claims,
+)
 from engine.context import Context
 
 TYPE = "REVERSAL"
@@ -15,17 +22,22 @@ def check(ctx: Context) -> pd.DataFrame:
     claims = remit_claims(ctx)
     if claims.empty:
         return pd.DataFrame()
-    rev = claims[claims["status"] == "22"]
+    reversal = claims["status"].to_numpy(dtype=object) == "22"  # object arrays compare faster
+    rev = claims[reversal]
     if rev.empty:
         return pd.DataFrame()
     # the reversed claim, by its label in the claims table (-1: not among them)
     reversed_at = claims.index.get_indexer(rev["reverses"].array)
     original_paid = pd.Series(claims["paid_cents"].array.take(reversed_at, allow_fill=True),
                               index=rev.index, dtype=_INT64).fillna(-rev["paid_cents"])
-    # a correction: a later effective claim with the same claim number (looked for among the
-    # claims with a reversed number only, not by numbering every claim's key)
-    corr = (claims.loc[claims["effective"] & claims["claim_key"].isin(rev["claim_key"]),
-                       ["claim_key", "paid_cents"]]
+    # a correction: a later effective claim with the same claim number, so matched to the same
+    # invoice as the reversal (engine.match.remits matches on the number alone): the keys are
+    # compared only on the claims of a reversed invoice or of none, not on every claim
+    at = claim_invoice_at(ctx)
+    near = claims.iloc[np.flatnonzero(claims["effective"].to_numpy(dtype=bool)
+                                      & ((at < 0) | np.isin(at, at[reversal])))]
+    corr = (near.loc[near["claim_key"].isin(rev["claim_key"]).to_numpy(),
+                     ["claim_key", "paid_cents"]]
             .drop_duplicates("claim_key", keep="last"))
     corrected_at = pd.Index(corr["claim_key"].array).get_indexer(rev["claim_key"].array)
     corrected = pd.Series(corr["paid_cents"].array.take(corrected_at, allow_fill=True),

@@ -19,9 +19,8 @@ def check(ctx: Context) -> pd.DataFrame:
     p = ctx.payments
     if p.empty:
         return pd.DataFrame()
-    applied = set(ctx.applications["payment_index"])
-    hit = p[~p["duplicate"] & ~p.index.isin(applied) & p["amount_cents"].notna()
-            & (p["amount_cents"] != 0)]
+    applied = p.index.isin(ctx.applications["payment_index"].to_numpy())  # integer labels
+    hit = p[~p["duplicate"] & ~applied & p["amount_cents"].notna() & (p["amount_cents"] != 0)]
     if hit.empty:
         return pd.DataFrame()
     cand = (ctx.match_candidates.sort_values("confidence", ascending=False, kind="mergesort")

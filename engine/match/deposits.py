@@ -408,14 +408,16 @@ def _postings(payments: pd.DataFrame) -> pd.DataFrame:
         label = label.where(label.notna(), "Payments row " + _col(p, "row", "?").astype(str))
 
     def text(values: pd.Series) -> pd.Series:  # object: a DataFrame would infer str, row by row
-        return pd.Series(values.to_numpy(dtype=_OBJECT)[ok], dtype=_OBJECT)
+        return pd.Series(values.to_numpy(dtype=_OBJECT)[ok], dtype=_OBJECT, copy=False)
 
+    method = text(method)
+    # the columns are new arrays already: not copied again into one block
     return pd.DataFrame({
-        "pay": p.index[ok], "label": text(label), "method": text(method),
-        "mgroup": text(_method_group(method)), "date": date.to_numpy()[ok],
+        "pay": p.index[ok], "label": text(label), "method": method,
+        "mgroup": _method_group(method), "date": date.to_numpy()[ok],
         "amount": amount.to_numpy()[ok], "reference": text(_col(p, "reference")),
         "reference_key": text(_col(p, "reference_key")),
-    })
+    }, copy=False)
 
 
 def _by_reference(dep: pd.DataFrame, names: pd.DataFrame, post: pd.DataFrame,
@@ -433,9 +435,10 @@ def _by_reference(dep: pd.DataFrame, names: pd.DataFrame, post: pd.DataFrame,
     utok = _tokens(pd.Series(uniques, dtype=_OBJECT))
     utok = utok[utok["key"].isin(wanted)].drop_duplicates(["owner", "key"])
     whole = post["reference_key"].astype(_OBJECT)
-    if whole.isna().all():  # a payments table without keys: make them
-        whole = _keys(post["reference"])
     whole_named = whole.isin(wanted).to_numpy()
+    if not whole_named.any() and whole.isna().all():  # a payments table without keys: make them
+        whole = _keys(post["reference"])
+        whole_named = whole.isin(wanted).to_numpy()
     if utok.empty and not whole_named.any():
         return none()
     # each posting's tokens by the number of its reference (an inner merge on it, on arrays)

@@ -7,6 +7,7 @@ import pandas as pd
 
 from engine.checks._common import (
     claim_fields,
+    claim_has_invoice,
     claim_key,
     invoices_by_key,
     per_context,
@@ -67,6 +68,13 @@ def test_remitted_marks_the_invoices_with_a_remitted_claim():
                           applications=ctx.applications, match_candidates=ctx.match_candidates,
                           remits={"claims": claims})
     assert list(remitted(with_remits)) == [False, False, True]
+
+
+def test_claim_has_invoice_is_a_named_invoice_found_or_not():
+    # a key among the invoices, one that is not (a hand-made table), and none
+    claims = pd.DataFrame({"invoice_key": pd.Series(["B", "Z", None, "A"], dtype="str")})
+    ctx = _with(_ctx(["A", "B"]), remits={"claims": claims})
+    assert list(claim_has_invoice(ctx)) == [True, True, False, True]
 
 
 def _with(ctx, **fields):

@@ -246,3 +246,25 @@ def test_unreadable_rows_of_an_invoice_are_named_where_its_balance_is_judged():
     # an unreadable payment naming the invoice only in its Reference column
     f = run([inv(1, "1", 100.0)], [pay("P1", None, "1", "TBD", ref="INV-1")])
     assert "Payments row 2 names this invoice but could not be read" in _explained(f, "OVERDUE")
+
+
+def test_misapplied_payment_with_a_missing_recorded_key_of_any_kind():
+    import dataclasses
+
+    import pandas as pd
+
+    from engine.checks import misapplied_payment
+
+    ctx = reconcile_rows({
+        "Invoices": [INVOICE_HEADER, inv(1, "1", 120.0), inv(7, "7", 80.0), inv(9, "9", 50.0)],
+        "Payments": [PAYMENT_HEADER, pay("P1", "INV-1", "1", 120.0), pay("P6", "INV-1", "7", 80.0),
+                     pay("P9", None, "9", 50.0)]}).ctx  # P9: applied by evidence, no invoice typed
+    a = ctx.applications
+    assert a["recorded_invoice_key"].isna().sum() == 1
+    assert len(misapplied_payment.check(ctx)) == 1
+    for missing in (None, float("nan"), pd.NA):
+        recorded = a["recorded_invoice_key"].astype(object).where(a["recorded_invoice_key"].notna(),
+                                                                   missing)
+        found = misapplied_payment.check(dataclasses.replace(
+            ctx, applications=a.assign(recorded_invoice_key=recorded)))
+        assert found["invoice"].tolist() == ["INV-1"], missing
