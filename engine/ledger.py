@@ -11,13 +11,16 @@ import pandas as pd
 
 
 def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.DataFrame,
-           remitted: pd.DataFrame | None = None) -> pd.DataFrame:
+           remitted: pd.DataFrame | None = None, invoice_at: np.ndarray | None = None
+           ) -> pd.DataFrame:
     """invoice_totals with paid, adjusted and balance columns and the match summary.
 
     With remittances (`remitted`: engine.match.remits per_invoice), what the payer says it paid
     on an invoice is its insurance money, whatever was posted (POSTING_MISMATCH reports the
     difference), and the contractual reductions on the remittance are its adjustments in place
     of write-offs posted in the payer's name; the practice's own write-offs still count.
+    `invoice_at`: each application's invoice as a position in `invoices` (-1: none), as
+    match_payments gives it (Matches.invoice_at); without it, found by the invoice key.
     """
     # in posting order (date, then row) of the payments; positions, so no merged frame is built
     payment_at = payments.index.get_indexer(applications["payment_index"])
@@ -26,39 +29,38 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
                                 payments["date"].to_numpy()[payment_at[posted]]))]
     payment_at = payment_at[posted]
     # every per-invoice figure sums on invoice numbers: string keys are costly to group, so the
-    # applications' invoice keys (first: numbered as alone), the invoices' and the remittances'
-    # are numbered in one pass, and the look-ups between them are integer ones
+    # invoices' keys and the remittances' are numbered in one pass, and the look-ups between them
+    # are integer ones; an application takes its invoice's number (without `invoice_at`, its key
+    # is numbered in the same pass)
     remitted_keys = ([remitted["invoice_key"].to_numpy()]
                      if remitted is not None and len(remitted) else [])
-    app_keys = applications["invoice_key"].to_numpy()[posted]
-    codes, uniques = pd.factorize(np.concatenate([app_keys, invoices["invoice_key"].to_numpy()]
-                                                 + remitted_keys))
-    invoice = codes[:len(posted)]  # -1: no invoice key
-    keys = uniques[:invoice.max(initial=-1) + 1]
-    invoice_code = codes[len(posted):len(posted) + len(invoices)]
+    app_keys = [applications["invoice_key"].to_numpy()[posted]] if invoice_at is None else []
+    codes, uniques = pd.factorize(np.concatenate([invoices["invoice_key"].to_numpy()]
+                                                 + remitted_keys + app_keys))
+    invoice_code = codes[:len(invoices)]  # -1: no invoice key
+    invoice = (codes[len(codes) - len(posted):] if invoice_at is None
+               else np.append(invoice_code, -1)[invoice_at[posted]])
     known = np.flatnonzero(invoice >= 0)
     at_known = invoice[known]
+    n = len(uniques)
     applied = applications["applied_cents"].to_numpy(dtype="int64")[posted][known]
     kind = payments["kind"].to_numpy(dtype=object)[payment_at[known]]
     by_payer = payments["payer_adjustment"].to_numpy(dtype=bool)[payment_at[known]]
     per = {}
     for column, rows in (("insurance", kind == "insurance"), ("patient", kind == "patient"),
                          ("adjustment", kind == "adjustment"), ("by_payer", by_payer)):
-        per[column] = np.zeros(len(keys), dtype="int64")
+        per[column] = np.zeros(n, dtype="int64")
         np.add.at(per[column], at_known, np.where(rows, applied, 0))
-    per["confidence"] = np.full(len(keys), np.nan)  # the lowest; NaN counts only where all are
+    per["confidence"] = np.full(n, np.nan)  # the lowest; NaN counts only where all are
     np.fmin.at(per["confidence"], at_known,
                applications["confidence"].to_numpy(dtype="float64")[posted][known])
-    last = np.zeros(len(keys), dtype="int64")  # each invoice's last application, in posting order
+    last = np.zeros(n, dtype="int64")  # each invoice's last application, in posting order
     np.maximum.at(last, at_known, known)
-    per["last_payment"] = applications["payment_index"].to_numpy()[posted][last]
-    at = np.where(invoice_code < len(keys), invoice_code, -1)  # the invoice's number among keys
-    found = at >= 0
+    applied_to = np.bincount(at_known, minlength=n) > 0  # by number: some application's invoice
+    at = np.where(np.append(applied_to, False)[invoice_code], invoice_code, -1)  # -1: none
 
     def take(column: str, missing=0) -> np.ndarray:
-        values = per[column][np.where(found, at, 0)] if len(keys) else \
-            np.zeros(len(at), dtype=per[column].dtype)
-        return np.where(found, values, missing)
+        return np.append(per[column], missing)[at]
 
     out = invoices.copy(deep=False)  # copy-on-write: new columns only
     for kind_, column in (("insurance", "insurance_paid_cents"), ("patient", "patient_paid_cents"),
@@ -69,7 +71,7 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
                      "remit_charge_cents")
     if remitted is not None and len(remitted):
         remit_of = np.full(len(uniques) + 1, -1)  # by number; the last: no invoice key
-        remit_of[codes[len(posted) + len(invoices):]] = np.arange(len(remitted))
+        remit_of[codes[len(invoices):len(invoices) + len(remitted)]] = np.arange(len(remitted))
         remit_at = remit_of[invoice_code]
         for column in remit_columns:
             out[column] = remitted[column].astype("Int64").array.take(remit_at, allow_fill=True)
@@ -87,12 +89,16 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
         out["denied"] = False
     out["paid_cents"] = (out["insurance_paid_cents"] + out["patient_paid_cents"]).astype("Int64")
     out["balance_cents"] = (out["billed_cents"] - out["paid_cents"] - out["adjusted_cents"]).astype("Int64")
-    methods = _joined_methods(applications["method"].iloc[posted], invoice, len(keys))
-    last_payment = pd.Series(per["last_payment"], copy=False)
-    mapped = len(keys) > 0 and len(out) > 0  # else Series.map, for its dtypes when nothing maps
-    if not mapped:  # by invoice key (an index of many keys costs a check of each)
-        by_key = pd.Index(keys, dtype=applications["invoice_key"].dtype)
-        methods, last_payment = methods.set_axis(by_key), last_payment.set_axis(by_key)
+    methods = _joined_methods(applications["method"].iloc[posted], invoice, n)
+    payment_index = applications["payment_index"].to_numpy()[posted]
+    mapped = len(known) > 0 and len(out) > 0  # else Series.map, for its dtypes when nothing maps
+    if mapped:
+        last_payment = pd.Series(payment_index[last], copy=False)
+    else:  # by invoice key (an index of many keys costs a check of each)
+        numbers = np.flatnonzero(applied_to)
+        by_key = pd.Index(uniques[numbers], dtype=applications["invoice_key"].dtype)
+        methods = methods.iloc[numbers].set_axis(by_key)
+        last_payment = pd.Series(payment_index[last[numbers]], copy=False).set_axis(by_key)
     out["match_method"] = (methods.array.take(at, allow_fill=True) if mapped
                            else out["invoice_key"].map(methods))
     out["match_confidence"] = take("confidence", np.nan).astype("float64")

@@ -70,9 +70,10 @@ def reconcile(inputs: Inputs, as_of: pd.Timestamp, remit: Remit | None = None) -
     deposits = match_deposits(inputs.tables["Deposits"],
                               remit.transactions if remit is not None else pd.DataFrame(),
                               payments, settings)
-    totals = ledger.settle(invoices, payments, matches.applications, per_invoice)
+    totals = ledger.settle(invoices, payments, matches.applications, per_invoice,
+                           matches.invoice_at)
     plan_tables = plans.build_plans(inputs.tables["PaymentPlans"], payments, matches.applications,
-                                    totals, settings, as_of)
+                                    totals, settings, as_of, matches.invoice_at)
     in_plan = plans.plan_invoice_keys(plan_tables.plan_status)
     if len(in_plan):
         marks = in_plan.drop_duplicates("invoice_key").set_index("invoice_key")

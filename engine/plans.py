@@ -300,17 +300,19 @@ def _in(values: pd.Series, keys: set) -> np.ndarray:
 
 
 def _may_count(plan_keys: set, invoices: set, patients: set, payments: pd.DataFrame,
-               applications: pd.DataFrame | None) -> np.ndarray:
+               applications: pd.DataFrame | None, to_plan: np.ndarray | None) -> np.ndarray:
     """The payments that could count toward some plan (naming it, naming or applied to one of its
     invoices, or from its patient): in a big practice most payments have nothing to do with
-    plans, and the rules below need not look at those."""
+    plans, and the rules below need not look at those. `to_plan`: which applications are to one
+    of the plans' invoices (None: found by their invoice keys)."""
     maybe = np.zeros(len(payments), dtype=bool)
     for column, keys in (("reference_key", plan_keys), ("invoice_key", plan_keys | invoices),
                          ("patient_id_key", patients)):
         if column in payments:
             maybe |= _in(payments[column], keys)
     if applications is not None and len(applications) and "payment_index" in applications:
-        to_plan = _in(applications["invoice_key"], invoices)
+        if to_plan is None:
+            to_plan = _in(applications["invoice_key"], invoices)
         maybe |= payments.index.isin(applications["payment_index"].to_numpy()[to_plan])
     return maybe
 
@@ -332,10 +334,11 @@ def _lookup(table: pd.Series, keys: np.ndarray, missing: int = -1) -> np.ndarray
 
 
 def _paid_toward_plans(status: pd.DataFrame, payments: pd.DataFrame | None,
-                       applications: pd.DataFrame | None, as_of: pd.Timestamp) -> np.ndarray:
+                       applications: pd.DataFrame | None, as_of: pd.Timestamp,
+                       to_plan: np.ndarray | None = None) -> np.ndarray:
     """Cents counted toward each plan of `status` (one row per plan, in order), each payment
     counted once, to one plan: the one it names, else the first plan one of its invoices belongs
-    to, else its patient's plan that starts first."""
+    to, else its patient's plan that starts first. `to_plan`: see `_may_count`."""
     paid = np.zeros(len(status), dtype=np.int64)
     if payments is None or not len(payments) or not len(status):
         return paid
@@ -349,7 +352,8 @@ def _paid_toward_plans(status: pd.DataFrame, payments: pd.DataFrame | None,
         status["patient_id_key"].to_numpy(dtype=object)[by_start], index=by_start))
 
     rows = np.flatnonzero(_may_count(set(plan_keys), set(plan_of_invoice.index),
-                                     set(plan_of_patient.index), payments, applications))
+                                     set(plan_of_patient.index), payments, applications,
+                                     to_plan))
     amount = _col(payments, "amount_cents", "Int64").iloc[rows]
     kind = (_text(_col(payments, "kind").iloc[rows]).str.lower().to_numpy() if "kind" in payments
             else np.full(len(rows), None, dtype=object))
@@ -415,8 +419,12 @@ def _paid_toward_plans(status: pd.DataFrame, payments: pd.DataFrame | None,
 
 
 def build_plans(plans: pd.DataFrame, payments: pd.DataFrame, applications: pd.DataFrame,
-                invoice_totals: pd.DataFrame, settings, as_of: pd.Timestamp) -> PlanTables:
-    """Schedules, allocation and status of every payment plan; see the module docstring."""
+                invoice_totals: pd.DataFrame, settings, as_of: pd.Timestamp,
+                invoice_at: np.ndarray | None = None) -> PlanTables:
+    """Schedules, allocation and status of every payment plan; see the module docstring.
+    `invoice_at`: each application's invoice as a position in `invoice_totals` (as for
+    engine.ledger.settle): which applications are to a plan's invoice is then read off the rows
+    of invoice_totals found to be plan invoices, not looked up by key once more."""
     as_of = pd.Timestamp(as_of).normalize()
     grace_default = _settings_int(settings, "plan_grace_days", 5)
     default_after = max(_settings_int(settings, "plan_default_after", 3), 1)
@@ -534,8 +542,17 @@ def build_plans(plans: pd.DataFrame, payments: pd.DataFrame, applications: pd.Da
     due = ins["due_date"].to_numpy()
     scheduled = np.bincount(pos, minlength=len(t))  # installments per plan
 
+    # the plans' invoices among invoice_totals' rows
+    listed = pd.Series(t["invoice_keys"].to_numpy()).explode().dropna()  # by plan position
+    plan_invoice = None
+    if invoice_totals is not None and len(invoice_totals) and "invoice_key" in invoice_totals \
+            and "balance_cents" in invoice_totals:
+        plan_invoice = _in(invoice_totals["invoice_key"], set(listed))
+
     # payments toward each plan, allocated in due order
-    paid = _paid_toward_plans(t, payments, applications, as_of)
+    to_plan = (np.append(plan_invoice, False)[invoice_at]  # position -1: no invoice
+               if plan_invoice is not None and invoice_at is not None else None)
+    paid = _paid_toward_plans(t, payments, applications, as_of, to_plan)
     before = np.cumsum(amount) - amount
     due_before = before - before[np.searchsorted(pos, pos)]  # of its plan (rows are by plan)
     alloc = np.clip(np.maximum(paid, 0)[pos] - due_before, 0, amount)
@@ -544,11 +561,8 @@ def build_plans(plans: pd.DataFrame, payments: pd.DataFrame, applications: pd.Da
 
     # invoices paid off outside the plan close it
     closed = np.zeros(len(t), dtype=bool)
-    if invoice_totals is not None and len(invoice_totals) and "invoice_key" in invoice_totals \
-            and "balance_cents" in invoice_totals:
-        listed = pd.Series(t["invoice_keys"].to_numpy()).explode().dropna()  # by plan position
-        on_plan = invoice_totals.loc[_in(invoice_totals["invoice_key"], set(listed)),
-                                     ["invoice_key", "balance_cents"]]
+    if plan_invoice is not None:
+        on_plan = invoice_totals.loc[plan_invoice, ["invoice_key", "balance_cents"]]
         balance = (_col(on_plan, "balance_cents", "Int64")
                    .groupby(on_plan["invoice_key"].to_numpy(dtype=object)).sum(min_count=1))
         known = listed.map(balance).dropna()

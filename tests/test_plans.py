@@ -602,3 +602,21 @@ def test_schedule_and_allocation_properties(inst, total, count, freq, day, paid_
             assert full[:i].all()
     if freq in (None, "monthly"):
         assert all(d.day == min(start.day, d.days_in_month) for d in ins["due_date"])
+
+
+def test_applications_by_invoice_position_count_as_by_key():
+    plans = plans_table(plan(plan="PP-1", invoice="INV-1", **P3),
+                        plan(plan="PP-2", invoice="INV-2", start="2026-02-01", count=3,
+                             installment=100.0))
+    pays = payments_table(pay(100.0, "2026-01-15", patient_id=None),
+                          pay(80.0, "2026-01-16", patient_id=None))
+    apps = applications_table((0, "INV-2", 70.0), (0, "INV-1", 30.0), (1, "INV-3", 80.0))
+    totals = invoice_totals_table(("INV-3", 80.0, 0.0), ("INV-1", 300.0, 270.0),
+                                  ("INV-2", 300.0, 230.0))
+    by_key = build(plans, pays, apps, totals, as_of="2026-01-25")
+    by_position = build_plans(plans, pays, apps, totals, Settings(), pd.Timestamp("2026-01-25"),
+                              np.array([2, 1, 0]))
+    assert int(status_row(by_key, "PP1")["paid_to_date_cents"]) == 3000
+    for got, expected in ((by_position.plan_status, by_key.plan_status),
+                          (by_position.installments, by_key.installments)):
+        pd.testing.assert_frame_equal(got, expected)

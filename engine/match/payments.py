@@ -56,6 +56,9 @@ COMMON_FEE_INVOICES = 256  # an amount with more invoices: references are checke
 class Matches:
     applications: pd.DataFrame
     candidates: pd.DataFrame  # considered, not applied (below threshold or ambiguous)
+    # each application's invoice as a position in the invoices matched against: what settling
+    # sums on, without hashing the invoice keys again
+    invoice_at: np.ndarray
 
 
 _EMPTY = pd.DataFrame({
@@ -388,16 +391,17 @@ def _fuzzy_matches(p: pd.DataFrame, inv: pd.DataFrame, refs: dict[str, np.ndarra
 
 
 def _evidence_matches(p: pd.DataFrame, inv: pd.DataFrame,
-                      settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stage 4: same patient, amount and date; one invoice or a unique subset of open invoices.
-    `inv` carries each invoice's open_cents."""
+                      settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Stage 4: same patient, amount and date; one invoice or a unique subset of open invoices:
+    (applied, candidates, the applied invoices as positions in `inv`). `inv` carries each
+    invoice's open_cents."""
     open_ = inv["open_cents"].to_numpy(dtype="int64")
     is_open = np.flatnonzero(open_ > 0)
     at_pay, at_inv = _same_patient(p["patient_id_code"].to_numpy(), p["patient_code"].to_numpy(),
                                    inv["patient_id_code"].to_numpy()[is_open],
                                    inv["patient_code"].to_numpy()[is_open])
     if not len(at_pay):
-        return _empty(), _empty()
+        return _empty(), _empty(), np.array([], dtype="int64")
     at_inv = is_open[at_inv]
     amount = p["amount_cents"].to_numpy(dtype="int64")[at_pay]
     open_ = open_[at_inv]
@@ -421,22 +425,26 @@ def _evidence_matches(p: pd.DataFrame, inv: pd.DataFrame,
         "method": np.where(exact[best], "patient + amount + date",
                            "patient + date (partial payment)"),
         "confidence": confidence[best], "recorded_invoice_key": None})
-    applied = best_rows[fits & ok]
+    applied, applied_at = best_rows[fits & ok], at_inv[best[fits & ok]]
     # a payment no single invoice explains may settle a set of the patient's open invoices
     rest = np.flatnonzero(~np.isin(at_pay, at_pay[best[fits & ok]]) & date_ok)
-    subsets = _subset_matches(payment_index[rest], invoice_key[rest], amount[rest], open_[rest],
-                              settings)
+    subsets, subsets_at = _subset_matches(payment_index[rest], invoice_key[rest], at_inv[rest],
+                                          amount[rest], open_[rest], settings)
     if len(subsets):
         applied = pd.concat([applied, subsets], ignore_index=True)
-    return applied, best_rows[fits & ~ok]
+        applied_at = np.concatenate([applied_at, subsets_at])
+    return applied, best_rows[fits & ~ok], applied_at
 
 
-def _subset_matches(payment_index: np.ndarray, invoice_key: np.ndarray, amount: np.ndarray,
-                    open_cents: np.ndarray, settings: Settings) -> pd.DataFrame:
-    """A unique set (2+) of one patient's open invoices whose balances sum to the payment.
-    The arguments are candidate pairs (the payment's amount, the invoice's open balance)."""
+def _subset_matches(payment_index: np.ndarray, invoice_key: np.ndarray, invoice_at: np.ndarray,
+                    amount: np.ndarray, open_cents: np.ndarray, settings: Settings
+                    ) -> tuple[pd.DataFrame, np.ndarray]:
+    """A unique set (2+) of one patient's open invoices whose balances sum to the payment, and
+    those invoices as positions (`invoice_at`). The arguments are candidate pairs (the payment's
+    amount, the invoice's open balance)."""
     rows = []
     balance_of = dict(zip(invoice_key.tolist(), open_cents.tolist()))
+    at_of = dict(zip(invoice_key.tolist(), invoice_at.tolist()))
     order = np.argsort(payment_index, kind="stable")
     starts = np.flatnonzero(np.r_[True, payment_index[order][1:] != payment_index[order][:-1]])
     for group in np.split(order, starts[1:]):  # residual payments only, each a handful of pairs
@@ -456,10 +464,10 @@ def _subset_matches(payment_index: np.ndarray, invoice_key: np.ndarray, amount: 
             remaining -= part
             rows.append((pidx, keys[i], part, "patient + amount (several invoices) + date", 0.9, None))
     if not rows:
-        return _empty()
+        return _empty(), np.array([], dtype="int64")
     out = pd.DataFrame(rows, columns=list(APPLICATION_COLUMNS))
     out["applied_cents"] = out["applied_cents"].astype("Int64")
-    return out
+    return out, np.array([at_of[key] for key in out["invoice_key"].tolist()], dtype="int64")
 
 
 def _misapplications(p: pd.DataFrame, inv: pd.DataFrame, applied: dict[str, np.ndarray],
@@ -545,14 +553,16 @@ def match_payments(invoices: pd.DataFrame, payments: pd.DataFrame, settings: Set
     unpaid = unpaid - sum_at(fuzzy_at, fuzzy_ok["applied_cents"].to_numpy(), len(invoices))
     left = left[~left.index.isin(fuzzy_ok["payment_index"])
                 & (left["kind"] != "adjustment").to_numpy()]
-    ev_ok, ev_no = _evidence_matches(left, inv.assign(open_cents=unpaid), settings)
+    ev_ok, ev_no, ev_at = _evidence_matches(left, inv.assign(open_cents=unpaid), settings)
     applied.append(ev_ok)
     candidates.append(ev_no)
     apps = pd.concat([a for a in applied if len(a)] or [_empty()], ignore_index=True)
     apps["applied_cents"] = apps["applied_cents"].astype("Int64")
     # by payment, then invoice: a payment has several rows only when it settles a set of invoices
     # (stage 4), and those are made in invoice_key order
-    apps = apps.sort_values("payment_index", kind="mergesort").reset_index(drop=True)
+    apps = apps.sort_values("payment_index", kind="mergesort")
+    invoice_at = np.concatenate([stage12_at, fuzzy_at, ev_at]).astype("int64")
+    invoice_at, apps = invoice_at[apps.index.to_numpy()], apps.reset_index(drop=True)
     cands = pd.concat([c for c in candidates if len(c)] or [_empty()], ignore_index=True)
     cands = cands[~cands["payment_index"].isin(apps["payment_index"])].reset_index(drop=True)
-    return Matches(apps, cands)
+    return Matches(apps, cands, invoice_at)

@@ -121,6 +121,20 @@ def test_payment_recorded_on_another_patients_invoice_moves_to_the_right_one():
     assert moved["invoice_key"] == "INV1007" and moved["recorded_invoice_key"] == "INV1001"
 
 
+def test_each_application_knows_its_invoice_by_position():
+    # exact, fuzzy, moved off another patient's invoice, evidence, and a set of invoices
+    i, p, m = _match([inv(1001, "1", 120.0), inv(1007, "7", 80.0), inv(10023, "2", 100.0),
+                      inv(2001, "3", 45.0), inv(3001, "4", 100.0), inv(3002, "4", 50.0),
+                      inv(3003, "4", 30.0)],
+                     [pay("P1", "INV-1001", "1", 120.0), pay("P6", "INV-1001", "7", 80.0),
+                      pay("P2", "INV-10032", "2", 100.0), pay("P3", None, "3", 45.0),
+                      pay("P4", None, "4", 130.0)])
+    assert len(m.applications) == 6 and len(set(m.applications["method"])) == 5
+    assert m.invoice_at.dtype == np.int64
+    assert (i["invoice_key"].to_numpy()[m.invoice_at]
+            == m.applications["invoice_key"].to_numpy()).all()
+
+
 def test_threshold_setting_is_respected():
     from engine.settings import Settings
     strict = Settings(match_threshold=0.99)
@@ -158,7 +172,7 @@ def _scenario(invs, pays):
 @given(invoice_rows, payment_rows)
 def test_no_payment_is_used_beyond_its_amount_and_totals_add_up(invs, pays):
     invoices, payments = _scenario(invs, pays)
-    _, p, m = _match(invoices, payments)
+    invoices_, p, m = _match(invoices, payments)
     applied = m.applications.groupby("payment_index")["applied_cents"].sum()
     amounts = p["amount_cents"]
     # applied in full or not at all: never beyond, never a fraction
@@ -166,6 +180,8 @@ def test_no_payment_is_used_beyond_its_amount_and_totals_add_up(invs, pays):
     unmatched = amounts[~p.index.isin(applied.index)].sum()
     assert int(applied.sum()) + int(unmatched) == int(amounts.sum())
     assert m.applications["confidence"].between(0.85, 1.0).all()
+    assert (invoices_["invoice_key"].to_numpy()[m.invoice_at]
+            == m.applications["invoice_key"].to_numpy()).all()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
