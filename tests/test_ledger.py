@@ -6,8 +6,8 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-
 from builders import INVOICE_HEADER, PAYMENT_HEADER, inputs_from_rows
+
 from engine import normalise
 from engine.ledger import _joined_methods, settle
 from engine.match.payments import match_payments

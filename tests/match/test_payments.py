@@ -123,7 +123,7 @@ def test_payment_recorded_on_another_patients_invoice_moves_to_the_right_one():
 
 def test_each_application_knows_its_invoice_by_position():
     # exact, fuzzy, moved off another patient's invoice, evidence, and a set of invoices
-    i, p, m = _match([inv(1001, "1", 120.0), inv(1007, "7", 80.0), inv(10023, "2", 100.0),
+    i, _, m = _match([inv(1001, "1", 120.0), inv(1007, "7", 80.0), inv(10023, "2", 100.0),
                       inv(2001, "3", 45.0), inv(3001, "4", 100.0), inv(3002, "4", 50.0),
                       inv(3003, "4", 30.0)],
                      [pay("P1", "INV-1001", "1", 120.0), pay("P6", "INV-1001", "7", 80.0),
