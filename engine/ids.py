@@ -53,8 +53,8 @@ class _Column:
     """What the cells of one column share, worked out once: exact types, the text values (coded;
     distinct unless they hardly repeat) and their display texts, which cells are NA."""
 
-    __slots__ = ("_joined", "_na", "_texts", "codes", "is_str", "str_subclass", "strings", "types",
-                 "values")
+    __slots__ = ("_distinct", "_joined", "_lengths", "_na", "_texts", "codes", "is_str",
+                 "str_subclass", "strings", "types", "values")
 
     def __init__(self, values: np.ndarray, types: Types | None = None):
         n = len(values)
@@ -62,17 +62,19 @@ class _Column:
         self.types = types if types is not None else type_codes(values)
         self.is_str = is_str = of_type(self.types, str)
         self.codes = np.full(n, -1, dtype=np.intp)
-        self.strings: list[str] = []
+        self._distinct = np.empty(0, dtype=object)  # `strings` as an array
         if is_str.all() and n:
-            self.codes, self.strings = _coded(values)
+            self.codes, self._distinct = _coded(values)
         elif is_str.any():
-            self.codes[is_str], self.strings = _coded(values[is_str])
+            self.codes[is_str], self._distinct = _coded(values[is_str])
+        self.strings: list[str] = self._distinct.tolist()
         codes, kinds = self.types
         present = np.bincount(codes[~is_str], minlength=len(kinds)) > 0
         self.str_subclass = any(issubclass(k, str) and k is not str
                                 for k, p in zip(kinds, present) if p)
         self._na: np.ndarray | None = None
         self._texts: tuple[np.ndarray, np.ndarray] | None = None
+        self._lengths: np.ndarray | None = None
         self._joined: str | None = None
 
     def na(self) -> np.ndarray:
@@ -94,54 +96,66 @@ class _Column:
         """(display text of each string, stripped, None when blank; the blank mask)."""
         if self._texts is None:
             n = len(self.strings)
-            ends = _spaced_and_empty(self.joined(), n)
-            if ends is None:
+            bounds = _line_bounds(self.joined(), n)
+            if bounds is None:
                 texts = _objects(map(str.strip, self.strings), n)
                 blank = texts == ""
             else:  # the usual column: only the strings with a space at an end are stripped
-                spaced, blank = ends
-                texts = _objects(self.strings, n)
+                spaced, blank = _spaced_and_empty(*bounds)
+                texts = self._distinct.copy()
+                lengths = bounds[2] - bounds[1]
                 if spaced.any():
                     at = np.flatnonzero(spaced)
                     stripped = _objects((self.strings[i].strip() for i in at.tolist()), len(at))
                     texts[at] = stripped
                     blank[at] = stripped == ""
+                    lengths[at] = np.fromiter(map(len, stripped), dtype=np.intp, count=len(at))
+                self._lengths = lengths
             texts[blank] = None
             self._texts = texts, blank
         return self._texts
+
+    def lengths(self) -> np.ndarray | None:
+        """The length of each string's display text (0 when blank), when the strings are ASCII
+        without a line break inside; else None."""
+        self.texts()
+        return self._lengths
 
 
 # ASCII white space, as str.strip sees it
 _WHITE = np.array([chr(c).strip() == "" for c in range(128)] + [False] * 128)
 
 
-def _spaced_and_empty(joined: str, n: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """(which strings have white space at an end, which are empty) of the `n` strings joined by
-    line breaks in `joined`, read off its bytes rather than string by string; None unless the
-    strings are ASCII without a line break inside."""
+def _line_bounds(joined: str, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(the bytes, where each line starts, where it stops) of the `n` strings joined by line
+    breaks in `joined`; None unless they are ASCII without a line break inside."""
     if not (n and joined.isascii()):
         return None
     chars = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
     breaks = np.flatnonzero(chars == ord("\n"))
     if len(breaks) != n - 1:
         return None
-    starts = np.concatenate(([0], breaks + 1))
-    stops = np.concatenate((breaks, [len(chars)]))
+    return chars, np.concatenate(([0], breaks + 1)), np.concatenate((breaks, [len(chars)]))
+
+
+def _spaced_and_empty(chars: np.ndarray, starts: np.ndarray,
+                      stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(which lines have white space at an end, which are empty) of ASCII text (`_line_bounds`),
+    read off its bytes rather than string by string."""
     empty = starts == stops
     full = ~empty
-    spaced = np.zeros(n, dtype=bool)
+    spaced = np.zeros(len(starts), dtype=bool)
     spaced[full] = _WHITE[chars[starts[full]]] | _WHITE[chars[stops[full] - 1]]
     return spaced, empty
 
 
-def _coded(strings: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def _coded(strings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(codes, distinct values); values that hardly repeat (row ids) are kept as they are, since
     coding them would cost more than it saves."""
     sample = strings[:1000].tolist()
     if len(set(sample)) > 0.95 * len(sample):
-        return np.arange(len(strings)), strings.tolist()
-    codes, uniques = pd.factorize(strings)
-    return codes, uniques.tolist()
+        return np.arange(len(strings)), strings
+    return pd.factorize(strings)
 
 
 class Cells:
@@ -211,6 +225,9 @@ class Cells:
 
     def texts(self) -> tuple[np.ndarray, np.ndarray]:
         return self._column.texts()
+
+    def lengths(self) -> np.ndarray | None:
+        return self._column.lengths()
 
     def spread(self, per_string: np.ndarray, default) -> np.ndarray:
         """Per-cell values from one value per string; `default` for the other cells."""
@@ -308,11 +325,14 @@ def cells_text(cells: Cells) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cells_text_and_key(cells: Cells, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(display text, matching key, which cells have no text); `kind` is "id" or "name"."""
+    """(display text, matching key, which cells have no text); `kind` is "id" or "name". Where
+    ids hardly repeat (a million strings at 1M rows), a key that is its display text is that
+    text, one object rather than two."""
     batch = _keys if kind == "id" else _names
     texts, blank = cells.texts()
+    share = kind == "id" and len(cells.strings) > len(cells) // 2
     # a key drops spaces: each string keys as its stripped text does, a blank one to None
-    keys = batch(cells.strings, cells.joined())
+    keys = _id_keys(cells, texts) if share else batch(cells.strings, cells.joined())
     text, missing = cells.spread(texts, None), cells.spread(blank, False)
     key = cells.spread(keys, None)
     if not cells.is_str.all():
@@ -320,10 +340,38 @@ def cells_text_and_key(cells: Cells, kind: str) -> tuple[np.ndarray, np.ndarray,
         text[rest] = other = _other_texts(*cells.rest())
         missing[rest] = none = np.equal(other, None)
         distinct = list(dict.fromkeys(other[~none].tolist()))
-        keyed = dict(zip(distinct, batch(distinct).tolist()))
+        distinct_keys = batch(distinct)
+        if share:
+            share_equal(distinct_keys, _objects(distinct, len(distinct)))
+        keyed = dict(zip(distinct, distinct_keys.tolist()))
         keyed[None] = None
         key[rest] = _objects(map(keyed.__getitem__, other.tolist()), len(other))
     return text, key, missing
+
+
+def _id_keys(cells: Cells, texts: np.ndarray) -> np.ndarray:
+    """`_keys` of the cells' strings, a key equal to its string's display text (`texts`) being
+    that text; only keys as long as their text are compared."""
+    lengths = cells.lengths()
+    if lengths is None:
+        keys = _keys(cells.strings, cells.joined())
+        share_equal(keys, texts)
+        return keys
+    joined = _ascii_keys(cells.joined())
+    keys = _none_for_empty(joined.split("\n"))
+    _, starts, stops = _line_bounds(joined, len(keys))
+    alike = np.flatnonzero(stops - starts == lengths)
+    share_equal(keys, texts, alike)
+    return keys
+
+
+def share_equal(values: np.ndarray, other: np.ndarray, at: np.ndarray | None = None
+                ) -> np.ndarray:
+    """Where a value (of those at positions `at`, else any) equals the same position's value of
+    `other`, hold that one object, not a copy; those positions."""
+    at = np.flatnonzero(values == other) if at is None else at[values[at] == other[at]]
+    values[at] = other[at]
+    return at
 
 
 def cell_text(values: pd.Series) -> pd.Series:
@@ -395,8 +443,12 @@ def _keys(texts: list[str], joined: str | None = None) -> np.ndarray:
     joined = "\n".join(texts) if joined is None else joined
     if not (joined.isascii() and joined.count("\n") == len(texts) - 1):
         return _objects((_key(t) or None for t in texts), len(texts))
-    keys = _LEADING_ZEROS_FAST.sub("", joined.upper().translate(_DROP_NOT_KEY)).split("\n")
-    return _none_for_empty(keys)
+    return _none_for_empty(_ascii_keys(joined).split("\n"))
+
+
+def _ascii_keys(joined: str) -> str:
+    """`_key` of each line of ASCII text, lines apart."""
+    return _LEADING_ZEROS_FAST.sub("", joined.upper().translate(_DROP_NOT_KEY))
 
 
 def _names(texts: list[str], joined: str | None = None) -> np.ndarray:
@@ -416,14 +468,17 @@ def _none_for_empty(texts: list[str]) -> np.ndarray:
 
 
 def _per_distinct(text: pd.Series, batch) -> pd.Series:
-    """`batch` once over the distinct texts (ids and names repeat across rows), blanks → NA.
+    """`batch` once over the distinct texts (ids and names repeat across rows; texts that
+    hardly repeat, such as claim numbers, are worked on as they are), blanks → NA.
 
     Same result as the element-wise pandas string methods, without their per-call overhead.
     """
     s = text.astype("str")
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    keys = np.append(batch(np.asarray(uniques, dtype=object).tolist()), None)
-    return pd.Series(keys[codes], index=text.index, dtype="str", name=text.name)
+    known = s.notna().to_numpy()
+    codes, strings = _coded(s.to_numpy(dtype=object)[known])
+    keys = np.full(len(s), None, dtype=object)
+    keys[known] = batch(strings.tolist())[codes]
+    return pd.Series(keys, index=text.index, dtype="str", name=text.name)
 
 
 def normalize_key(text: pd.Series) -> pd.Series:

@@ -131,3 +131,26 @@ def test_id_and_name_keys_ignore_outer_spaces_and_blank_texts_have_none():
     assert missing.tolist() == [False, False, True, True, False, True, False]
     _, name_key, _ = cells_text_and_key(Cells(values), "name")
     assert name_key.tolist() == ["INV 007", "INV 7", None, None, "JOSE", None, "12"]
+
+
+def test_ids_that_hardly_repeat_key_like_the_rest_and_share_a_key_that_is_their_text():
+    from engine.ids import cells_text_and_key
+
+    values = np.array(["A17", " B18 ", "c-19", "007", "D20", "", None, 21.0, "Ünï 1"], dtype=object)
+    text, key, _ = cells_text_and_key(Cells(values), "id")
+    assert text.tolist() == ["A17", "B18", "c-19", "007", "D20", None, None, "21", "Ünï 1"]
+    assert key.tolist() == ["A17", "B18", "C19", "7", "D20", None, None, "21", "UNI1"]
+    assert all(key[i] is text[i] for i in (0, 1, 4, 7))
+    ascii_only = np.array([f" id{i} " if i % 3 else f"ID{i}" for i in range(50)], dtype=object)
+    text, key, _ = cells_text_and_key(Cells(ascii_only), "id")
+    assert key.tolist() == [f"ID{i}" for i in range(50)]
+    assert [key[i] is text[i] for i in range(50)] == [i % 3 == 0 for i in range(50)]
+
+
+def test_keys_of_texts_that_hardly_repeat_are_those_of_repeating_ones():
+    distinct = [f"clm-{i:05d}" for i in range(2000)] + [None, "", "x"]
+    repeating = distinct[:3] * 700 + [None, "", "x"]
+    for values in (distinct, repeating):
+        expected = [re.sub(r"(?<![0-9])0+(?=[0-9])", "", v.upper().replace("-", "")) or None
+                    if v is not None else None for v in values]
+        assert keys(*values) == expected

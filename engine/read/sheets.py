@@ -19,7 +19,14 @@ import pandas as pd
 
 from engine.dates import cells_to_dates
 from engine.errors import InputError
-from engine.ids import Cells, cells_text, cells_text_and_key, of_type, type_codes
+from engine.ids import (
+    Cells,
+    cells_text,
+    cells_text_and_key,
+    of_type,
+    share_equal,
+    type_codes,
+)
 from engine.money import cells_to_cents
 from engine.read.grid import EXCEL_ERRORS, Grid
 from engine.settings import Settings
@@ -271,14 +278,6 @@ def _absent(field: Field, m: int) -> dict[str, Any]:
     return {c: pd.array([None], dtype=d).repeat(m) for c, d in _field_dtypes(field).items()}
 
 
-def _share_equal(values: np.ndarray, other: np.ndarray) -> np.ndarray:
-    """Where a cell equals the same row's cell of `other`, hold that one object, not a copy;
-    which cells those are."""
-    same = values == other
-    values[same] = other[same]
-    return same
-
-
 def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRead:
     """Read one input sheet (canonical name `sheet`) from its grid."""
     fields = SHEETS[sheet]
@@ -349,12 +348,11 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
             text, key, missing = cells_text_and_key(raw, f.kind)
             if f.kind == "id" and len(raw.strings) > m // 2:
                 # identifiers that hardly repeat are a million strings at 1M rows: a claim
-                # that is the row's invoice number, or a key that is already its text, need
-                # no copy of their own (identifiers that repeat are one object per text anyway)
+                # that is the row's invoice number needs no copy of its own (identifiers that
+                # repeat are one object per text anyway, a key that is its text is that text)
                 if f.name == "claim" and invoice is not None:
-                    same = _share_equal(text, invoice[0])
+                    same = share_equal(text, invoice[0])
                     key[same] = invoice[1][same]
-                _share_equal(key, text)
                 if f.name == "invoice":
                     invoice = text, key
             out[f.name] = _text(text)
