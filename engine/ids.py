@@ -186,6 +186,11 @@ class Cells:
         """The text values (some may belong only to cells left out by `take`)."""
         return self._column.strings
 
+    def hardly_repeats(self) -> bool:
+        """More distinct texts than half the cells: row ids such as invoice numbers, a million
+        strings at 1M rows."""
+        return len(self.strings) > len(self) // 2
+
     def joined(self) -> str:
         """`strings` joined by line breaks."""
         return self._column.joined()
@@ -330,7 +335,7 @@ def cells_text_and_key(cells: Cells, kind: str) -> tuple[np.ndarray, np.ndarray,
     text, one object rather than two."""
     batch = _keys if kind == "id" else _names
     texts, blank = cells.texts()
-    share = kind == "id" and len(cells.strings) > len(cells) // 2
+    share = kind == "id" and cells.hardly_repeats()
     # a key drops spaces: each string keys as its stripped text does, a blank one to None
     keys = _id_keys(cells, texts) if share else batch(cells.strings, cells.joined())
     text, missing = cells.spread(texts, None), cells.spread(blank, False)

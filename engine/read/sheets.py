@@ -346,10 +346,9 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
         bad = np.zeros(m, dtype=bool)
         if f.kind in ("id", "name"):
             text, key, missing = cells_text_and_key(raw, f.kind)
-            if f.kind == "id" and len(raw.strings) > m // 2:
-                # identifiers that hardly repeat are a million strings at 1M rows: a claim
-                # that is the row's invoice number needs no copy of its own (identifiers that
-                # repeat are one object per text anyway, a key that is its text is that text)
+            if f.kind == "id" and raw.hardly_repeats():
+                # a claim that is the row's invoice number needs no copy of its own (identifiers
+                # that repeat are one object per text anyway, a key that is its text is that text)
                 if f.name == "claim" and invoice is not None:
                     same = share_equal(text, invoice[0])
                     key[same] = invoice[1][same]
