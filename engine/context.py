@@ -33,6 +33,10 @@ Tables beyond the input sheets (engine.tables documents those):
     "adjustments", "plb", "problems"); `claims` and `lines` gain `invoice_key` (NA when the
     remitted claim matches no invoice). Empty dict when the run has no remittances.
 
+`claim_invoice_at` — each `remits["claims"]` row's invoice as a position in `invoice_totals`
+    (-1: none), as engine.match.remits found it (the pipeline's invoice_totals are the invoices
+    matched against, row for row); None when not known (the checks then look the keys up).
+
 `deposit_matches` — see engine.match.deposits.
 
 `waiting` — payments that name an invoice whose row could not be read (see
@@ -69,6 +73,7 @@ class Context:
     deposit_matches: pd.DataFrame = field(default_factory=pd.DataFrame)  # engine.match.deposits
     left_out: dict[str, pd.DataFrame] = field(default_factory=dict)  # unreadable input rows
     waiting: pd.DataFrame = field(default_factory=pd.DataFrame)  # engine.normalise
+    claim_invoice_at: np.ndarray | None = None  # engine.match.remits
 
     def table(self, name: str) -> pd.DataFrame:
         return self.tables.get(name, pd.DataFrame())

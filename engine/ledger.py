@@ -11,8 +11,8 @@ import pandas as pd
 
 
 def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.DataFrame,
-           remitted: pd.DataFrame | None = None, invoice_at: np.ndarray | None = None
-           ) -> pd.DataFrame:
+           remitted: pd.DataFrame | None = None, invoice_at: np.ndarray | None = None,
+           remitted_at: np.ndarray | None = None) -> pd.DataFrame:
     """invoice_totals with paid, adjusted and balance columns and the match summary.
 
     With remittances (`remitted`: engine.match.remits per_invoice), what the payer says it paid
@@ -21,6 +21,8 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
     of write-offs posted in the payer's name; the practice's own write-offs still count.
     `invoice_at`: each application's invoice as a position in `invoices` (-1: none), as
     match_payments gives it (Matches.invoice_at); without it, found by the invoice key.
+    `remitted_at`: each `remitted` row's invoice as a position in `invoices`, as match_remits
+    gives it (RemitMatch.per_invoice_at); without it, found by the invoice key.
     """
     # in posting order (date, then row) of the payments; positions, so no merged frame is built
     payment_at = payments.index.get_indexer(applications["payment_index"])
@@ -29,15 +31,20 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
                                 payments["date"].to_numpy()[payment_at[posted]]))]
     payment_at = payment_at[posted]
     # every per-invoice figure sums on invoice numbers: string keys are costly to group, so the
-    # invoices' keys and the remittances' are numbered in one pass, and the look-ups between them
-    # are integer ones; an application takes its invoice's number (without `invoice_at`, its key
-    # is numbered in the same pass)
-    remitted_keys = ([remitted["invoice_key"].to_numpy()]
-                     if remitted is not None and len(remitted) else [])
-    app_keys = [applications["invoice_key"].to_numpy()[posted]] if invoice_at is None else []
-    codes, uniques = pd.factorize(np.concatenate([invoices["invoice_key"].to_numpy()]
-                                                 + remitted_keys + app_keys))
-    invoice_code = codes[:len(invoices)]  # -1: no invoice key
+    # look-ups between invoices, remittances and applications are integer ones. Given as
+    # positions in `invoices`, those are the numbers (invoice_totals has one row per invoice key,
+    # none missing); else the invoices' keys and the others' are numbered in one pass
+    n_remitted = len(remitted) if remitted is not None else 0
+    if invoice_at is not None and (remitted_at is not None or not n_remitted):
+        uniques = invoices["invoice_key"].to_numpy()
+        invoice_code, remit_code = np.arange(len(invoices)), remitted_at
+    else:
+        remitted_keys = [remitted["invoice_key"].to_numpy()] if n_remitted else []
+        app_keys = [applications["invoice_key"].to_numpy()[posted]] if invoice_at is None else []
+        codes, uniques = pd.factorize(np.concatenate([invoices["invoice_key"].to_numpy()]
+                                                     + remitted_keys + app_keys))
+        invoice_code = codes[:len(invoices)]  # -1: no invoice key
+        remit_code = codes[len(invoices):len(invoices) + n_remitted]
     invoice = (codes[len(codes) - len(posted):] if invoice_at is None
                else np.append(invoice_code, -1)[invoice_at[posted]])
     known = np.flatnonzero(invoice >= 0)
@@ -69,9 +76,9 @@ def settle(invoices: pd.DataFrame, payments: pd.DataFrame, applications: pd.Data
     out["posted_insurance_cents"] = out["insurance_paid_cents"]
     remit_columns = ("remit_paid_cents", "remit_pr_cents", "remit_adjusted_cents",
                      "remit_charge_cents")
-    if remitted is not None and len(remitted):
+    if n_remitted:
         remit_of = np.full(len(uniques) + 1, -1)  # by number; the last: no invoice key
-        remit_of[codes[len(invoices):len(invoices) + len(remitted)]] = np.arange(len(remitted))
+        remit_of[remit_code] = np.arange(n_remitted)
         remit_at = remit_of[invoice_code]
         for column in remit_columns:
             out[column] = remitted[column].astype("Int64").array.take(remit_at, allow_fill=True)

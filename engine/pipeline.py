@@ -59,19 +59,20 @@ def reconcile(inputs: Inputs, as_of: pd.Timestamp, remit: Remit | None = None) -
     matches = match_payments(invoices, payments, settings, frozenset(waiting["payment_index"]))
     remit = remittances(inputs, remit)
     remit_tables: dict[str, pd.DataFrame] = {}
-    per_invoice = None
+    per_invoice = per_invoice_at = claim_invoice_at = None
     if remit is not None:
         rm = match_remits(remit, invoices, inputs.tables["Invoices"], inputs.tables["FeeSchedule"],
                           settings)
         remit_tables = {"transactions": remit.transactions, "claims": rm.claims, "lines": rm.lines,
                         "adjustments": rm.adjustments, "plb": remit.plb,
                         "problems": remit.problems, "per_invoice": rm.per_invoice}
-        per_invoice = rm.per_invoice
+        per_invoice, per_invoice_at = rm.per_invoice, rm.per_invoice_at
+        claim_invoice_at = rm.claim_invoice_at
     deposits = match_deposits(inputs.tables["Deposits"],
                               remit.transactions if remit is not None else pd.DataFrame(),
                               payments, settings)
     totals = ledger.settle(invoices, payments, matches.applications, per_invoice,
-                           matches.invoice_at)
+                           matches.invoice_at, per_invoice_at)
     plan_tables = plans.build_plans(inputs.tables["PaymentPlans"], payments, matches.applications,
                                     totals, settings, as_of, matches.invoice_at)
     in_plan = plans.plan_invoice_keys(plan_tables.plan_status)
@@ -84,7 +85,8 @@ def reconcile(inputs: Inputs, as_of: pd.Timestamp, remit: Remit | None = None) -
                   payments=payments, applications=matches.applications,
                   match_candidates=matches.candidates, installments=plan_tables.installments,
                   plan_status=plan_tables.plan_status, remits=remit_tables,
-                  deposit_matches=deposits, left_out=inputs.left_out, waiting=waiting)
+                  deposit_matches=deposits, left_out=inputs.left_out, waiting=waiting,
+                  claim_invoice_at=claim_invoice_at)
     frames = [inputs.invalid, plan_tables.invalid]
     for check in CHECKS:
         frames.append(check.check(ctx))

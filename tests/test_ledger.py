@@ -53,3 +53,10 @@ def test_applications_by_invoice_position_settle_as_by_key():
         assert by_key["match_method"].notna().sum() == 5
         pd.testing.assert_frame_equal(settle(inv, pay, m.applications, remit, m.invoice_at),
                                       by_key)
+    # remittances by invoice position too (match_remits' rows are all of invoices: not INV9999)
+    remitted = remitted.iloc[:1]
+    remitted_at = pd.Index(inv["invoice_key"]).get_indexer(remitted["invoice_key"])
+    assert remitted_at.tolist() == [4]
+    pd.testing.assert_frame_equal(
+        settle(inv, pay, m.applications, remitted, m.invoice_at, remitted_at),
+        settle(inv, pay, m.applications, remitted))

@@ -94,12 +94,15 @@ def claim_invoice_at(ctx: Context) -> np.ndarray:
     """The invoice_totals position of each remitted claim's invoice (-1: none, a claim without an
     invoice key included: invoice_totals has no missing key), in claims order.
 
-    Checks that add up claims per invoice join on these integers: looking a million text keys up
-    once is the cost, not once per check."""
+    Checks that add up claims per invoice join on these integers: as match_remits found them
+    (Context.claim_invoice_at), else looking a million text keys up once, not once per check."""
     claims = remit_claims(ctx)
     if claims.empty:
         return np.empty(0, dtype=np.intp)
-    at = invoices_by_key(ctx).index.get_indexer(claims["invoice_key"])
+    if ctx.claim_invoice_at is not None:
+        at = ctx.claim_invoice_at.view()  # read-only below, not the Context's own array
+    else:
+        at = invoices_by_key(ctx).index.get_indexer(claims["invoice_key"])
     at.flags.writeable = False  # shared by the checks of the run
     return at
 

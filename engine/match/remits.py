@@ -32,6 +32,10 @@ class RemitMatch:
     adjustments: pd.DataFrame  # engine.x12 adjustments + invoice_key, effective
     per_invoice: pd.DataFrame  # invoice_key → remit_paid_cents, remit_pr_cents,
     #                            remit_adjusted_cents, remit_charge_cents, denied, forwarded
+    # each per_invoice row's and each claim's invoice as a position in the invoices matched
+    # against (-1: none): what settling and the checks join on, without hashing the keys again
+    per_invoice_at: np.ndarray
+    claim_invoice_at: np.ndarray
 
 
 def _claims_to_invoices(claims: pd.DataFrame,
@@ -255,14 +259,15 @@ def match_remits(remit, invoices: pd.DataFrame, invoice_lines: pd.DataFrame,
     group, reason = adj["group"].to_numpy(dtype=object), adj["reason"].to_numpy(dtype=object)
     adj["contractual"] = ((group == "CO") & adj["reason"].isin(explained).to_numpy()) | (
         (group == "OA") & (reason == "23"))  # object arrays compare faster than str columns
-    claims, lines = _denials(claims, lines, adj, line_claim)
-    return RemitMatch(claims, lines, adj, _per_invoice(claims, adj, adj_claim, claim_invoice,
-                                                       invoice_keys))
+    claims, lines = _denials(claims, lines, adj, line_claim)  # claims keep their rows and order
+    per_invoice, per_invoice_at = _per_invoice(claims, adj, adj_claim, claim_invoice, invoice_keys)
+    return RemitMatch(claims, lines, adj, per_invoice, per_invoice_at, claim_invoice)
 
 
 def _per_invoice(claims: pd.DataFrame, adj: pd.DataFrame, adj_claim: np.ndarray,
-                 claim_invoice: np.ndarray, invoice_keys) -> pd.DataFrame:
-    """What the remittances add up to per matched invoice, in the order of their first claim.
+                 claim_invoice: np.ndarray, invoice_keys) -> tuple[pd.DataFrame, np.ndarray]:
+    """What the remittances add up to per matched invoice, in the order of their first claim, and
+    those invoices as positions in `invoice_keys`.
 
     The invoices are numbered once and every figure sums on that number: string keys are costly
     to group. Figures over effective claims or adjustments only sum values masked to 0; missing
@@ -297,4 +302,4 @@ def _per_invoice(claims: pd.DataFrame, adj: pd.DataFrame, adj_claim: np.ndarray,
         "remit_claims": np.bincount(invoice[matched], minlength=size).astype("int64"),
         "remit_charge_cents": pd.Series(sum_at(invoice, charge, size), dtype="Int64")
         .where(has_effective).array,
-    })
+    }), first

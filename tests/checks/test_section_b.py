@@ -222,3 +222,25 @@ def test_remittances_sheet_is_an_alternative_source():
     assert denied["invoice"] == "INV-2" and denied["trace"] == "TRN9"
     assert denied["reason"] == "CO-29: timely filing limit expired"
     assert denied["source"] == "Remittances row 3"
+
+
+def test_claims_invoices_as_match_remits_found_them_are_the_ones_their_keys_name():
+    import dataclasses
+
+    from engine.checks import CHECKS
+    from engine.checks._common import claim_invoice_at
+    from engine.findings import finalize
+    orig = claim("INV-1", 1, "100", "60", "20",
+                 lines=[line("99213", "100", "60", "CAS*CO*45*20", "CAS*PR*2*20")])
+    rev = claim("INV-1", 22, "-100", "-60", "-20",
+                lines=[line("99213", "-100", "-60", "CAS*CO*45*-20", "CAS*PR*2*-20")])
+    sheets = {"Invoices": [INV_HEADER, inv(1, 100.0), inv(2, 100.0), inv(3, 90.0)],
+              "FeeSchedule": FEES, "Payments": [PAY_HEADER, posted("P1", 3, 50.0)]}
+    remit = read_835(era([clean_claim(3), orig, rev, clean_claim(9), clean_claim(1)],
+                         paid="120"), "era/test.835")
+    ctx = reconcile(inputs_from_rows(sheets), pd.Timestamp(2026, 2, 20), remit).ctx
+    by_key = dataclasses.replace(ctx, claim_invoice_at=None)  # looked up by invoice key
+    assert ctx.claim_invoice_at.tolist() == [2, 0, 0, -1, 0]
+    assert claim_invoice_at(by_key).tolist() == claim_invoice_at(ctx).tolist()
+    pd.testing.assert_frame_equal(finalize([check.check(ctx) for check in CHECKS]),
+                                  finalize([check.check(by_key) for check in CHECKS]))
