@@ -6,8 +6,12 @@ tree is flattened into DataFrames linked by integer indices. Every record keeps 
 `segment` (its own 1-based segment number) and `source` (`"era/acme.835 segment 57"`) so any
 finding can point staff to the exact place in the file.
 
-Reading is one pass over the tokenised segments with a small state machine. Amounts become
-integer cents by a string split (no floats, no Decimal on the fast path). A segment that cannot be
+Reading is one pass over the tokenised segments with a small state machine. In a file whose
+claims are cleanly written — nearly every payer file — the state machine reads only the envelopes
+and transaction headers, and the claims, lines and adjustments are read as columns
+(engine.x12.columnar), each distinct segment text once; a file with anything odd inside a claim
+is read segment by segment throughout. Amounts become integer cents by a string split (no floats,
+no Decimal on the fast path). A segment that cannot be
 understood becomes a problem record — file, segment and what was expected, never the values
 themselves, which may be patient data — and reading carries on: a remittance file is never
 refused because one segment is wrong.
@@ -15,30 +19,29 @@ refused because one segment is wrong.
 
 from __future__ import annotations
 
-import datetime as _dt
-import functools
-import math
 from dataclasses import dataclass, field, fields
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-try:  # pandas' own rows-to-grid loops, several times faster than `np.fromiter`
-    from pandas._libs.lib import to_object_array as _to_object_array
-    from pandas._libs.lib import to_object_array_tuples as _to_object_array_tuples
-except ImportError:  # pragma: no cover - a pandas without them: the generic path
-    _to_object_array = _to_object_array_tuples = None
-
-from engine.money import decimal_to_cents
 from engine.read.memory import paused_gc
+from engine.x12.columnar import read_claims
 from engine.x12.tokenize import (
     Delimiters,
     Tokens,
-    split_components,
     split_composite,
     tokenize,
+)
+from engine.x12.values import (
+    BLANKS,
+    cents,
+    date_text,
+    element,
+    object_grid,
+    procedure,
+    to_number,
+    valid_date,
 )
 
 try:  # the shared identifier keys, so 835 claims join the workbook's claims
@@ -137,30 +140,38 @@ class _Columns:
         self.n = 0
 
     def add(self, rows: list) -> None:
-        n, columns = len(rows), self.columns
-        grid = _grid(rows, len(columns))
-        for i, (c, part) in enumerate(zip(columns, self.parts)):
+        grid = object_grid(rows, len(self.columns))
+        self.add_columns({c: grid[:, i] for i, c in enumerate(self.columns)})
+
+    def add_columns(self, given: dict) -> None:
+        """A batch given as columns: an array per name (a `(values, missing)` pair will do for
+        integers and cents), None for a blank; *_key and `source` columns may be left out."""
+        columns = self.columns
+        first = given[columns[0]]
+        n = len(first[0] if isinstance(first, tuple) else first)
+        for c, part in zip(columns, self.parts):
             if self.reader_rows and c.endswith("_key"):
                 continue
-            col = grid[:, i]
+            col = given.get(c)
             if c == "source" and self.reader_rows:  # after `segment` in every table
                 numbers, missing = self.parts[columns.index("segment")][-1]
-                col = self.suffixes.sources(grid[:, columns.index("file")], numbers, missing)
+                col = self.suffixes.sources(given["file"], numbers, missing)
             elif c in _INT_COLUMNS or c.endswith(_MONEY_SUFFIX):
-                try:
-                    col = (col.astype(np.int64), np.zeros(n, dtype=bool))
-                except TypeError:  # blanks (None) among the numbers
-                    missing = pd.isna(col)
-                    data = np.zeros(n, dtype=np.int64)
-                    data[~missing] = col[~missing].astype(np.int64)
-                    col = (data, missing)
+                if not isinstance(col, tuple):
+                    try:
+                        col = (col.astype(np.int64), np.zeros(n, dtype=bool))
+                    except TypeError:  # blanks (None) among the numbers
+                        missing = pd.isna(col)
+                        data = np.zeros(n, dtype=np.int64)
+                        data[~missing] = col[~missing].astype(np.int64)
+                        col = (data, missing)
             elif c in _DATE_COLUMNS:
                 col = _dates(col)
             elif c in _FLOAT_COLUMNS:
                 col = _floats(col)
             elif c in _BOOL_COLUMNS:
                 col = col.astype("bool")
-            else:  # its own array: a view would keep the whole grid alive
+            elif col.base is not None:  # its own array: a view would keep a whole grid alive
                 col = col.copy()
             part.append(col)
         self.n += n
@@ -220,21 +231,6 @@ class _SegmentSuffixes:
         return texts[np.cumsum(new) - 1]
 
 
-def _grid(rows: list, width: int) -> np.ndarray:
-    """Rows (all lists or all tuples, `width` long) as one (n, width) object array."""
-    n = len(rows)
-    if n and _to_object_array is not None:
-        try:
-            grid = (_to_object_array(rows) if type(rows[0]) is list
-                    else _to_object_array_tuples(rows))
-            if grid.shape == (n, width):
-                return grid
-        except (TypeError, ValueError):
-            pass
-    return np.fromiter(chain.from_iterable(rows), dtype=object,
-                       count=n * width).reshape(n, width)
-
-
 def _joined(arrays: list[np.ndarray]) -> np.ndarray:
     return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
@@ -270,63 +266,6 @@ def _dates(col: np.ndarray) -> np.ndarray:
     return np.append(days.to_numpy(), np.datetime64("NaT", "us"))[codes]  # code -1: no date
 
 
-_MAX_CENTS = 2 ** 63
-
-
-@functools.lru_cache(maxsize=1 << 16)  # amounts repeat (fees, copays): parse each text once
-def cents(token: str) -> int | None:
-    """An X12 decimal (`123.4`, `-12`, `.5`) in cents; None when it is not one."""
-    neg = token.startswith("-")
-    body = token[1:] if neg else token
-    whole, _, frac = body.partition(".")
-    if (whole.isascii() and frac.isascii() and (whole.isdigit() or not whole)
-            and (frac.isdigit() or not frac) and (whole or frac) and len(frac) <= 2):
-        value = int(whole or "0") * 100 + int(frac.ljust(2, "0") if frac else "0")
-        value = -value if neg else value
-    else:
-        value = decimal_to_cents(token) if token.strip() and "_" not in token else None
-    # beyond 64-bit cents (`1E20`, 20+ digits) is no amount: a problem row, not a crash
-    return value if value is None or abs(value) < _MAX_CENTS else None
-
-
-@functools.lru_cache(maxsize=1 << 12)  # units and quantities repeat
-def _number(token: str) -> float | None:
-    """An X12 decimal (`2`, `1.5`) as a float; None when it is not one (`float` alone would read
-    `1_0` as 10)."""
-    if "_" in token:
-        return None
-    try:
-        value = float(token)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-@functools.lru_cache(maxsize=1 << 12)  # a file holds a few hundred distinct dates
-def _date_text(token: str) -> str | None:
-    """`token` when it is a CCYYMMDD date, else None; equal dates come back as one object."""
-    return token if _valid_date(token) else None
-
-
-@functools.lru_cache(maxsize=1 << 12)
-def _valid_date(token: str) -> bool:
-    if len(token) != 8 or not token.isascii() or not token.isdigit():
-        return False
-    try:
-        _dt.date(int(token[:4]), int(token[4:6]), int(token[6:]))
-    except ValueError:
-        return False
-    return True
-
-
-def _el(seg: list[str], i: int) -> str:
-    """Element i, already stripped by the tokenizer; blank when the segment is shorter."""
-    return seg[i] if i < len(seg) else ""
-
-
-_BLANKS = [""] * 10  # pads a segment so its first elements can be unpacked at once
-
-
 def _version(text: str) -> str | None:
     if "00501" in text or "005010" in text:
         return "5010"
@@ -343,16 +282,6 @@ _ELEMENT_NAMES = {
 }
 _CLAIM_DATES = {"232": 16, "233": 17, "050": 18}  # DTM01 → statement from, to, received
 _ENVELOPE = frozenset(("ISA", "GE", "IEA", "TA1"))
-
-
-@functools.lru_cache(maxsize=1 << 12)  # a payer bills a few hundred distinct procedures
-def _procedure(composite: str, component: str, element: str) -> tuple[str | None, ...]:
-    """SVC01 (`HC:99213:25`) → qualifier, code, modifiers joined by `:`, modifiers 1 to 4."""
-    parts = [p.strip() for p in split_components(composite, component, element)]
-    modifiers = [p for p in parts[2:6] if p]
-    mods = modifiers + [None] * (4 - len(modifiers))
-    code = parts[1] if len(parts) > 1 and parts[1] else None
-    return (parts[0] or None, code, ":".join(modifiers) or None, *mods)
 
 
 _BATCH = 1 << 16  # claim, line and adjustment rows kept before they are typed and let go
@@ -393,8 +322,8 @@ class _Reader:
         self.adjustment_table = _Columns(ADJUSTMENT_COLUMNS, True, suffixes)
         self.shared = _Memo(lambda text: text)  # the first of equal texts, for its repeats
         self.amounts = _Memo(cents)
-        self.dates = _Memo(_date_text)
-        self.units = _Memo(_number)
+        self.dates = _Memo(date_text)
+        self.units = _Memo(to_number)
         self.start_file(name)
 
     def flush(self) -> None:
@@ -446,7 +375,7 @@ class _Reader:
         token = seg[i] if i < len(seg) else ""
         if not token:
             return None
-        if not _valid_date(token):
+        if not valid_date(token):
             self.problem(number, seg[0], f"{seg[0]}{i:02d} is not a date; expected CCYYMMDD")
             return None
         return token
@@ -468,11 +397,11 @@ class _Reader:
     def st(self, seg: list[str], number: int) -> None:
         if self.tx is not None:
             self.close_tx(number, truncated=True)
-        version = _version(_el(seg, 3)) or self.gs_version
+        version = _version(element(seg, 3)) or self.gs_version
         # transaction_index, file, segment, source, control, version, handling, paid_cents,
         # credit_debit, method, payment_date, trace, trace_key, payer_id, payer, payer_key,
         # payer_ref, payee, payee_npi, payee_id, moves_money, plb_total_cents, complete
-        self.tx = [len(self.transactions), self.name, number, None, _el(seg, 2),
+        self.tx = [len(self.transactions), self.name, number, None, element(seg, 2),
                    version, None, None, None, None, None, None, None, None, None, None, None,
                    None, None, None, True, 0, True]
         self.transactions.append(self.tx)
@@ -483,30 +412,30 @@ class _Reader:
 
     def bpr(self, seg: list[str], number: int) -> None:
         tx = self.tx
-        handling = _el(seg, 1) or None
+        handling = element(seg, 1) or None
         paid, ok = self.amount(seg, 2, number, required=True)
-        credit_debit = _el(seg, 3) or None
+        credit_debit = element(seg, 3) or None
         if paid is not None and credit_debit == "D":
             paid = -paid
         if not ok:
             tx[22] = False
-        method = _el(seg, 4) or None
+        method = element(seg, 4) or None
         tx[6], tx[7], tx[8], tx[9] = handling, paid, credit_debit, method
         tx[10] = self.date(seg, 16, number)
         tx[20] = handling != "H" and method != "NON"
 
     def trn(self, seg: list[str], number: int) -> None:
         if self.tx[11] is None:
-            self.tx[11] = _el(seg, 2) or None
-            self.tx[13] = _el(seg, 3) or None
+            self.tx[11] = element(seg, 2) or None
+            self.tx[13] = element(seg, 3) or None
 
     def n1_(self, seg: list[str], number: int) -> None:
-        self.n1 = _el(seg, 1)
+        self.n1 = element(seg, 1)
         if self.n1 == "PR":
-            self.tx[14] = _el(seg, 2) or None
+            self.tx[14] = element(seg, 2) or None
         elif self.n1 == "PE":
-            self.tx[17] = _el(seg, 2) or None
-            qualifier, ident = _el(seg, 3), _el(seg, 4) or None
+            self.tx[17] = element(seg, 2) or None
+            qualifier, ident = element(seg, 3), element(seg, 4) or None
             if qualifier == "XX":
                 self.tx[18] = ident
             self.tx[19] = ident
@@ -516,7 +445,7 @@ class _Reader:
         self.claim = None
         self.skip_claim = False
         claim_id, status, charge_text, paid_text, resp_text, filing, payer_claim = (
-            seg[1:8] if len(seg) >= 8 else (seg + _BLANKS)[1:8])
+            seg[1:8] if len(seg) >= 8 else (seg + BLANKS)[1:8])
         amounts = self.amounts
         charge, paid = amounts[charge_text], amounts[paid_text]
         if not claim_id or charge is None or paid is None:
@@ -555,7 +484,7 @@ class _Reader:
         claim = self.claim
         if len(seg) > 1 and seg[1] == "QC" and claim[13] is None:
             if len(seg) < 10:
-                seg = seg + _BLANKS
+                seg = seg + BLANKS
             last, first = seg[3], seg[4]
             patient = f"{last}, {first}" if last and first else (last or first or None)
             claim[13] = self.shared[patient]
@@ -565,7 +494,7 @@ class _Reader:
         if len(seg) == 3:  # the usual qualifier and date
             _, qualifier, token = seg
         else:
-            qualifier, token = _el(seg, 1), _el(seg, 2)
+            qualifier, token = element(seg, 1), element(seg, 2)
         # a valid date is taken as is; `date` reports a bad one
         line = self.line
         if line is not None:
@@ -581,7 +510,7 @@ class _Reader:
 
     def moa(self, seg: list[str], number: int, delims: Delimiters) -> None:
         indices = (3, 4, 5, 6, 7) if seg[0] == "MOA" else (5, 20, 21, 22, 23)
-        codes = [_el(seg, i) for i in indices if _el(seg, i)]
+        codes = [element(seg, i) for i in indices if element(seg, i)]
         if codes:
             existing = self.claim[20]
             remarks = ":".join(([existing] if existing else []) + codes)
@@ -594,8 +523,8 @@ class _Reader:
             original_token = ""
         else:
             composite, charge_token, paid_token, revenue, units_token, original_token = (
-                seg[1:7] if len(seg) >= 7 else (seg + _BLANKS)[1:7])
-        qualifier, code, modifiers, mod1, mod2, mod3, mod4 = _procedure(
+                seg[1:7] if len(seg) >= 7 else (seg + BLANKS)[1:7])
+        qualifier, code, modifiers, mod1, mod2, mod3, mod4 = procedure(
             composite, delims.component, delims.element)
         if code is None:
             self.problem(number, "SVC", "SVC01 has no procedure code; expected a composite "
@@ -664,17 +593,17 @@ class _Reader:
                                             "and an amount; this adjustment was left out")
                 claim[25] = False
                 continue
-            quantity = _number(seg[i + 2]) if i + 2 < n and seg[i + 2] else None
+            quantity = to_number(seg[i + 2]) if i + 2 < n and seg[i + 2] else None
             append((claim[0], line_index, claim[1], name, number, None, level, group,
                     shared[reason], value, quantity))
 
     def ref(self, seg: list[str], number: int, delims: Delimiters | None = None) -> None:
-        qualifier = _el(seg, 1)
+        qualifier = element(seg, 1)
         if self.line is not None:
             if qualifier == "6R" and self.line[23] is None:
-                self.line[23] = _el(seg, 2) or None
+                self.line[23] = element(seg, 2) or None
         elif self.claim is None and self.n1 == "PR" and qualifier == "2U":
-            self.tx[16] = _el(seg, 2) or None
+            self.tx[16] = element(seg, 2) or None
 
     def amt(self, seg: list[str], number: int, delims: Delimiters) -> None:
         if self.line is not None and len(seg) > 1 and seg[1] == "B6":
@@ -685,9 +614,9 @@ class _Reader:
             self.line[24] = value
 
     def lq(self, seg: list[str], number: int, delims: Delimiters) -> None:
-        if self.line is not None and _el(seg, 1) == "HE" and _el(seg, 2):
+        if self.line is not None and element(seg, 1) == "HE" and element(seg, 2):
             existing = self.line[25]
-            remarks = f"{existing}:{_el(seg, 2)}" if existing else _el(seg, 2)
+            remarks = f"{existing}:{element(seg, 2)}" if existing else element(seg, 2)
             self.line[25] = self.shared[remarks]
 
     def plb_(self, seg: list[str], number: int, delims: Delimiters) -> None:
@@ -695,11 +624,11 @@ class _Reader:
         self.line = None
         self.skip_claim = False
         tx = self.tx
-        provider = _el(seg, 1) or None
+        provider = element(seg, 1) or None
         fiscal = self.date(seg, 2, number)
         for i in range(3, min(len(seg), 15), 2):
-            composite = _el(seg, i)
-            token = _el(seg, i + 1)
+            composite = element(seg, i)
+            token = element(seg, i + 1)
             if not composite and not token:
                 continue
             parts = split_composite(composite, delims)
@@ -727,7 +656,17 @@ class _Reader:
         in_claim = {"CAS": self.cas, "SVC": self.svc, "NM1": self.nm1, "DTM": self.dtm,
                     "REF": self.ref, "AMT": self.amt, "LQ": self.lq, "MOA": self.moa,
                     "MIA": self.moa}.get
-        for seg, number, delims in zip(tokens.segments, tokens.numbers, tokens.delimiters):
+        segments, numbers, delimiters = tokens.segments, tokens.numbers, tokens.delimiters
+        by_columns = read_claims(tokens, self.name, len(self.transactions),
+                                 self.claim_table.n + len(self.claims),
+                                 self.line_table.n + len(self.lines))
+        if by_columns is not None:
+            self.flush()  # the rows read before go first, as numbered
+            header = by_columns.header.tolist()
+            segments = [segments[i] for i in header]
+            numbers = [numbers[i] for i in header]
+            delimiters = [delimiters[i] for i in header]
+        for seg, number, delims in zip(segments, numbers, delimiters):
             sid = seg[0]
             try:
                 # a claim is open only inside a transaction and after a readable CLP
@@ -737,7 +676,7 @@ class _Reader:
                 elif sid == "CLP" and self.tx is not None:  # the most common of the rest
                     self.clp(seg, number)
                 elif sid == "ST":
-                    if _el(seg, 1) not in ("835", ""):
+                    if element(seg, 1) not in ("835", ""):
                         self.problem(number, "ST", "this transaction is not an 835 remittance "
                                                    "(ST01); it was skipped", "low")
                         self.close_tx(number, truncated=self.tx is not None)
@@ -748,7 +687,7 @@ class _Reader:
                     self._foreign = False
                     self.st(seg, number)
                 elif sid == "GS":
-                    self.gs_version = _version(_el(seg, 8))
+                    self.gs_version = _version(element(seg, 8))
                 elif sid in _ENVELOPE:
                     if self.tx is not None:
                         self.close_tx(number, truncated=True)
@@ -787,6 +726,11 @@ class _Reader:
                                               "skipped", "high" if sid == "CLP" else "low")
         if self.tx is not None:
             self.close_tx(tokens.numbers[-1] if tokens.numbers else None, truncated=True)
+        if by_columns is not None:
+            by_columns.take_transactions(self.transactions)
+            self.claim_table.add_columns(by_columns.claims)
+            self.line_table.add_columns(by_columns.lines)
+            self.adjustment_table.add_columns(by_columns.adjustments)
         if not saw_st and tokens.segments:
             self.problem(None, "", "this is not an X12 835 file: it has no ST*835 transaction",
                          "high")

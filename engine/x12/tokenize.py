@@ -9,9 +9,11 @@ handled here so the reader only sees clean lists of element strings.
 
 The work is plain `str.split` with the garbage collector paused: a payer file is hundreds of
 thousands of small lists, and letting the cyclic collector walk them repeatedly costs more than the
-splitting itself. Whitespace is trimmed element by element only when a scan of the text finds
-some that could sit at the edge of one: most files have none after their header, and one scan costs
-far less than stripping every element. Nothing here raises on bad input: a file that is not X12 at
+splitting itself. A payer file repeats most of its segments verbatim (adjustments, dates, amounts,
+service lines), so the segment texts are numbered first (`Tokens.codes`) and each distinct one is
+split once (`Tokens.texts`); its repeats share the list. Whitespace is trimmed element by element
+only when a scan of the text finds some that could sit at the edge of one: most files have none
+after their header, and one scan costs far less than stripping every element. Nothing here raises on bad input: a file that is not X12 at
 all comes back with no segments and one problem.
 """
 
@@ -20,7 +22,10 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import repeat
+
+import numpy as np
+import pandas as pd
 
 from engine.read.memory import paused_gc
 
@@ -50,10 +55,14 @@ class Tokens:
     `delimiters[i]` the separators in force for it (they can change per interchange).
     `problems` are (segment number or None, message) pairs about the file's syntax.
     Elements keep their spaces (ISA pads its fields) unless `tokenize(strip_elements=True)`.
-    Segments with the same text share one list: treat them as read-only.
+    Segments with the same text share one list: treat them as read-only. `texts` holds each of
+    those lists once and `codes[i]` says which is segment i's (`segments[i] is
+    texts[codes[i]]`), so a reader can work once per distinct text.
     """
 
     segments: list[list[str]] = field(default_factory=list)
+    texts: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    codes: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.intp))
     numbers: list[int] = field(default_factory=list)
     delimiters: list[Delimiters] = field(default_factory=list)
     problems: list[tuple[int | None, str]] = field(default_factory=list)
@@ -207,23 +216,6 @@ def _loose_whitespace(chunk: str, start: int, delims: Delimiters) -> bool:
     return False
 
 
-class _Splits(dict):
-    """Element lists by segment text, each distinct text split once.
-
-    A payer file repeats most of its segments verbatim (adjustments, dates, amounts, service
-    lines): the repeats share one list, which costs a dict look-up rather than a split and a
-    list per segment.
-    """
-
-    def __init__(self, element: str):
-        super().__init__()
-        self.element = element
-
-    def __missing__(self, raw: str) -> list[str]:
-        parts = self[raw] = raw.split(self.element)
-        return parts
-
-
 def _split(chunk: str, delims: Delimiters, first_number: int, out: Tokens,
            strip_elements: bool) -> int:
     strip_chars = _strip_chars(delims)
@@ -231,18 +223,23 @@ def _split(chunk: str, delims: Delimiters, first_number: int, out: Tokens,
     # the first segment (an ISA pads its fields) is always trimmed one by one
     loose = _loose_whitespace(chunk, len(raws[0]) + 1, delims)
     raws = list(filter(None, map(str.strip, raws, repeat(strip_chars))))
-    splits = _Splits(delims.element)
-    segments = list(map(splits.__getitem__, raws))
-    if segments:  # the first is trimmed on its own: its own list, not a repeat's
-        segments[0] = segments[0][:]
-    for parts in chain(segments[:1], splits.values()) if loose else segments[:1]:
+    codes, distinct = pd.factorize(np.array(raws, dtype=object))
+    element = delims.element
+    texts = [raw.split(element) for raw in distinct]
+    if len(codes):  # the first is trimmed on its own: its own list, not a repeat's
+        texts.append(texts[codes[0]][:])
+        codes[0] = len(texts) - 1
+    for parts in texts if loose else texts[-1:]:
         parts[0] = parts[0].strip(strip_chars)
         if strip_elements:
             parts[1:] = [p.strip() for p in parts[1:]]
-    out.segments.extend(segments)
-    out.numbers.extend(range(first_number + 1, first_number + len(segments) + 1))
-    out.delimiters.extend([delims] * len(segments))
-    return first_number + len(segments)
+    texts = np.fromiter(texts, dtype=object, count=len(texts))
+    out.segments.extend(texts[codes].tolist())
+    out.codes = np.concatenate((out.codes, codes + len(out.texts)))
+    out.texts = np.concatenate((out.texts, texts))
+    out.numbers.extend(range(first_number + 1, first_number + len(codes) + 1))
+    out.delimiters.extend([delims] * len(codes))
+    return first_number + len(codes)
 
 
 def tokenize(data: bytes | str, strip_elements: bool = False) -> Tokens:

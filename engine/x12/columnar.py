@@ -1,0 +1,478 @@
+"""The claims of a cleanly written 835 read as columns rather than segment by segment.
+
+The reader's state machine (`read._Reader.run`) costs microseconds per segment, and nine in ten
+segments of a payer file sit inside claims (CLP, NM1, DTM, SVC, CAS, AMT …). Which claim and which
+service line a segment belongs to follows from where the segments that open and close them stand
+(a claim runs from its CLP to the next CLP, LX, PLB, SE or envelope; a line from its SVC to the
+next SVC or the end of its claim), so for such a file the claim, line and adjustment tables are
+built with array operations, each distinct segment text (payer files repeat most of theirs)
+parsed once. The envelopes and transaction headers — a few segments per transaction — still go
+through the state machine, which thereby keeps the only say on them.
+
+Whether a file qualifies is decided first, and conservatively: if any claim-level segment is one
+the state machine would report (an unreadable amount or date, a CLP without its number or status,
+a transaction cut off inside a claim, a payer named after the claims began …), `plan` returns None
+and the whole file goes through the state machine, so every problem is found and worded by one
+code path. Both ways give the same tables; tests/x12/test_columnar.py reads files both ways.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from operator import itemgetter
+
+import numpy as np
+import pandas as pd
+
+from engine.x12.tokenize import Delimiters, Tokens, split_composite
+from engine.x12.values import (
+    BLANKS,
+    cents,
+    element,
+    element_grid,
+    object_grid,
+    procedure,
+    to_number,
+    valid_date,
+)
+
+(_ST, _SE, _ENVELOPE, _GS, _LX, _PLB, _CLP, _SVC, _CAS, _DTM, _NM1, _AMT, _REF, _LQ, _MOA,
+ _MIA, _HEADER, _OTHER) = range(18)
+_KINDS = {"ST": _ST, "SE": _SE, "ISA": _ENVELOPE, "GE": _ENVELOPE, "IEA": _ENVELOPE,
+          "TA1": _ENVELOPE, "GS": _GS, "LX": _LX, "PLB": _PLB, "CLP": _CLP, "SVC": _SVC,
+          "CAS": _CAS, "DTM": _DTM, "NM1": _NM1, "AMT": _AMT, "REF": _REF, "LQ": _LQ,
+          "MOA": _MOA, "MIA": _MIA, "TRN": _HEADER, "N1": _HEADER}
+# the segments the state machine hands to a claim's handlers while a claim is open
+_CLAIM_KINDS = (_SVC, _CAS, _DTM, _NM1, _AMT, _REF, _LQ, _MOA, _MIA)
+# what the state machine still reads while a claim is open (everything else there it skips)
+_CLOSING_KINDS = (_SE, _GS, _LX, _PLB)
+_CLAIM_DATES = {"232": "statement_from", "233": "statement_to", "050": "received_date"}
+_LINE_DATES = ("472", "150")
+_REMARK_ELEMENTS = {"MOA": (3, 4, 5, 6, 7), "MIA": (5, 20, 21, 22, 23)}
+
+
+class _NotClean(Exception):
+    """A claim-level segment the state machine would report: read the file its way."""
+
+
+def _last(positions: np.ndarray) -> np.ndarray:
+    """For each position, the last index ≤ it where `positions` is True (-1 before the first)."""
+    return np.maximum.accumulate(np.where(positions, np.arange(len(positions)), -1))
+
+
+def _before(last: np.ndarray) -> np.ndarray:
+    """`_last` as seen just before each position."""
+    return np.concatenate(([-1], last[:-1]))
+
+
+def _open(last_event: np.ndarray, opens: np.ndarray) -> np.ndarray:
+    """Is the most recent event (`last_event`, -1 for none) one that opens (`opens`)?"""
+    return (last_event >= 0) & opens[np.maximum(last_event, 0)]
+
+
+def _firsts(groups: np.ndarray) -> np.ndarray:
+    """Where a run of equal (sorted) group numbers starts."""
+    return np.concatenate(([True], groups[1:] != groups[:-1])) if len(groups) else \
+        np.zeros(0, dtype=bool)
+
+
+def _lasts(groups: np.ndarray) -> np.ndarray:
+    return np.concatenate((groups[1:] != groups[:-1], [True])) if len(groups) else \
+        np.zeros(0, dtype=bool)
+
+
+def _amounts(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cents of each token ("" or unreadable: not ok), each distinct token parsed once."""
+    codes, uniques = pd.factorize(tokens)
+    values = [cents(t) if t else None for t in uniques]
+    ok = np.array([v is not None for v in values], dtype=bool)
+    data = np.array([v if v is not None else 0 for v in values], dtype=np.int64)
+    return data[codes], ok[codes]
+
+
+def _blank_is_none(texts: np.ndarray) -> np.ndarray:
+    out = texts.copy()
+    out[out == ""] = None
+    return out
+
+
+@dataclass
+class _Segments:
+    """The file's segments by kind: for kind k, `rows(k)` are its distinct element lists and
+    `local(k, positions)` says which of them each segment position holds."""
+
+    texts: np.ndarray  # the distinct element lists (objects)
+    code: np.ndarray  # segment position → distinct text
+    kind_of: np.ndarray  # distinct text → kind
+
+    def of_kind(self, kind: int) -> tuple[np.ndarray, list[list[str]]]:
+        which = np.flatnonzero(self.kind_of == kind)
+        local = np.full(len(self.texts), -1, dtype=np.intp)
+        local[which] = np.arange(len(which))
+        return local, self.texts[which].tolist()
+
+    def grid(self, kind: int, at: np.ndarray, width: int) -> np.ndarray:
+        """`element_grid` of the segments at positions `at`, all of `kind`."""
+        local, rows = self.of_kind(kind)
+        return element_grid(rows, width, local[self.code[at]])
+
+
+@dataclass
+class Plan:
+    """Which claim and line each segment position belongs to; `header`: the positions the
+    state machine reads."""
+
+    header: np.ndarray
+    segments: _Segments
+    kind: np.ndarray
+    claim_start: np.ndarray
+    claim_no: np.ndarray
+    in_claim: np.ndarray
+    line_start: np.ndarray
+    line_no: np.ndarray
+    in_line: np.ndarray
+    tx_no: np.ndarray
+    delims: Delimiters
+
+
+@dataclass
+class ClaimColumns:
+    """A clean file's claims, lines and adjustments as columns (by column name; `(values,
+    missing)` pairs for integers and cents, object arrays with None for blanks otherwise), and
+    the positions of the segments left to the state machine (`header`)."""
+
+    header: np.ndarray
+    claims: dict
+    lines: dict
+    adjustments: dict
+    tx_base: int
+
+    def take_transactions(self, transactions: list[list]) -> None:
+        """Each claim's trace and payer from its transaction's row, once the state machine has
+        read the header (`transactions`: the reader's rows, this file's from `tx_base`)."""
+        tx = self.claims["transaction_index"] - self.tx_base
+        rows = transactions[self.tx_base:]
+        for column, slot in (("trace", 11), ("payer", 14)):
+            values = np.array([row[slot] for row in rows] + [None], dtype=object)
+            self.claims[column] = values[tx]
+
+
+def read_claims(tokens: Tokens, name: str, tx_base: int, claim_base: int,
+                line_base: int) -> ClaimColumns | None:
+    """The claims of `tokens` as columns numbered from the given bases (transactions from
+    `tx_base`, one per ST), or None when the file is to be read segment by segment."""
+    where = plan(tokens)
+    if where is None:
+        return None
+    try:
+        claims, lines, adjustments = _Tables(where, name, tx_base, claim_base, line_base).build()
+    except _NotClean:
+        return None
+    except (ArithmeticError, ValueError, TypeError, IndexError):
+        # a value a parser stumbles on (`1E26` as an amount): the state machine reads that
+        # segment on its own and reports it
+        return None
+    return ClaimColumns(where.header, claims, lines, adjustments, tx_base)
+
+
+def plan(tokens: Tokens) -> Plan | None:
+    """Where the claims of `tokens` stand, or None when the file is read segment by segment."""
+    segs = tokens.segments
+    n = len(segs)
+    if not n or tokens.delimiters.count(tokens.delimiters[0]) != n or tokens.numbers[-1] != n:
+        return None
+    code, texts = tokens.codes, tokens.texts
+    sid, sids = pd.factorize(np.fromiter(map(itemgetter(0), texts), dtype=object,
+                                         count=len(texts)))
+    kind_of = np.array([_KINDS.get(s, _OTHER) for s in sids], dtype=np.int8)[sid]
+    if any(element(t, 1) not in ("835", "") for t in texts[kind_of == _ST]):
+        return None  # a transaction that is not an 835: skipped and reported there
+    kind = kind_of[code]
+
+    st = kind == _ST
+    tx_event = st | (kind == _SE) | (kind == _ENVELOPE)
+    tx_open = _open(_before(_last(tx_event)), st)
+    claim_start = (kind == _CLP) & tx_open
+    claim_event = claim_start | tx_event | (kind == _LX) | (kind == _PLB)
+    last_claim_event = _last(claim_event)
+    in_claim = _open(_before(last_claim_event), claim_start)
+    if (in_claim & (st | (kind == _ENVELOPE))).any() or _open(last_claim_event[-1:],
+                                                              claim_start).any():
+        return None  # a transaction cut off inside a claim
+    line_start = (kind == _SVC) & in_claim
+    in_line = _open(_before(_last(claim_event | line_start)), line_start)
+    tx_no = np.cumsum(st) - 1
+    claim_no = np.cumsum(claim_start) - 1
+
+    # a claim takes its trace and payer from its transaction as they are when its CLP is read
+    starts = np.flatnonzero(claim_start)
+    if len(starts):
+        first_claim = np.full(int(tx_no[-1]) + 1, n)
+        firsts = starts[_firsts(tx_no[starts])]
+        first_claim[tx_no[firsts]] = firsts
+        header_kind = np.flatnonzero((kind == _HEADER) & (tx_no >= 0))
+        if (header_kind > first_claim[tx_no[header_kind]]).any():
+            return None
+
+    by_columns = claim_start | (in_claim & np.isin(kind, _CLAIM_KINDS))
+    skipped = in_claim & ~by_columns & ~np.isin(kind, _CLOSING_KINDS)
+    return Plan(header=np.flatnonzero(~by_columns & ~skipped),
+                segments=_Segments(texts, code, kind_of), kind=kind, claim_start=claim_start,
+                claim_no=claim_no, in_claim=in_claim, line_start=line_start,
+                line_no=np.cumsum(line_start) - 1, in_line=in_line, tx_no=tx_no,
+                delims=tokens.delimiters[0])
+
+
+class _Tables:
+    """`Plan.tables`, one method per segment kind."""
+
+    def __init__(self, plan: Plan, name: str, tx_base: int, claim_base: int, line_base: int):
+        self.p = plan
+        self.name = name
+        self.tx_base, self.claim_base, self.line_base = tx_base, claim_base, line_base
+        self.claims_at = np.flatnonzero(plan.claim_start)
+        self.lines_at = np.flatnonzero(plan.line_start)
+
+    def positions(self, kind: int, where: np.ndarray) -> np.ndarray:
+        return np.flatnonzero((self.p.kind == kind) & where)
+
+    def build(self) -> tuple[dict, dict, dict]:
+        claims = self.claims()
+        lines = self.lines(claims["claim"])
+        adjustments = self.adjustments()
+        self.patients(claims)
+        self.claim_dates(claims)
+        self.remarks(claims)
+        self.line_details(lines)
+        return claims, lines, adjustments
+
+    # -- claims --------------------------------------------------------------------------------
+    def claims(self) -> dict:
+        p, at = self.p, self.claims_at
+        grid = p.segments.grid(_CLP, at, 8)
+        claim, status, filing, payer_claim = grid[:, 1], grid[:, 2], grid[:, 6], grid[:, 7]
+        charge, charge_ok = _amounts(grid[:, 3])
+        paid, paid_ok = _amounts(grid[:, 4])
+        resp, resp_ok = _amounts(grid[:, 5])
+        resp_blank = grid[:, 5] == ""
+        if not (charge_ok & paid_ok & (resp_ok | resp_blank) & (claim != "")
+                & (status != "")).all():
+            raise _NotClean
+        n = len(at)
+        tx = p.tx_no[at]
+        none = np.full(n, None, dtype=object)
+        return {
+            "claim_index": np.arange(self.claim_base, self.claim_base + n, dtype=np.int64),
+            "transaction_index": self.tx_base + tx, "file": np.full(n, self.name, dtype=object),
+            "segment": at + 1, "claim": claim, "status": status, "charge_cents": charge,
+            "paid_cents": paid, "patient_resp_cents": (resp, resp_blank),
+            "filing_indicator": _blank_is_none(filing),
+            "payer_claim": _blank_is_none(payer_claim), "patient": none.copy(),
+            "patient_id": none.copy(), "statement_from": none.copy(),
+            "statement_to": none.copy(), "received_date": none.copy(),
+            "service_date": none.copy(), "remark_codes": none.copy(), "trace": none.copy(),
+            "payer": none.copy(), "complete": np.ones(n, dtype=bool),
+        }
+
+    def patients(self, claims: dict) -> None:
+        """The first NM1*QC of each claim names its patient."""
+        p = self.p
+        at = self.positions(_NM1, p.in_claim)
+        local, rows = p.segments.of_kind(_NM1)
+        named = object_grid([_patient(seg) for seg in rows], 3)[local[p.segments.code[at]]]
+        qc = named[:, 0].astype(bool)
+        at, named = at[qc], named[qc]
+        if np.equal(named[:, 1], None).any():
+            raise _NotClean  # a nameless QC leaves the claim open to the next one
+        claim = p.claim_no[at]
+        keep = _firsts(claim)
+        claims["patient"][claim[keep]] = named[keep, 1]
+        claims["patient_id"][claim[keep]] = named[keep, 2]
+
+    def claim_dates(self, claims: dict) -> None:
+        """Statement and received dates: a claim's last DTM of each kind (a blank one clears)."""
+        p = self.p
+        at, qualifier, date = self.dates(p.in_claim & ~p.in_line, tuple(_CLAIM_DATES))
+        for q, column in _CLAIM_DATES.items():
+            mine = qualifier == q
+            claim = p.claim_no[at[mine]]
+            keep = _lasts(claim)
+            claims[column][claim[keep]] = date[mine][keep]
+
+    def dates(self, where: np.ndarray, read: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+        """DTM positions in `where`, their qualifiers and dates (None when blank); those with a
+        qualifier in `read` must hold a date or nothing."""
+        p = self.p
+        at = self.positions(_DTM, where)
+        grid = p.segments.grid(_DTM, at, 3)
+        qualifier, token = grid[:, 1], grid[:, 2]
+        codes, uniques = pd.factorize(token)
+        ok = np.array([valid_date(t) for t in uniques], dtype=bool)[codes]
+        if (np.isin(qualifier, read) & ~ok & (token != "")).any():
+            raise _NotClean
+        return at, qualifier, np.where(ok, token, None)
+
+    def remarks(self, claims: dict) -> None:
+        """MOA / MIA remark codes, joined by ":" in the order they come."""
+        p = self.p
+        at = np.flatnonzero(np.isin(p.kind, (_MOA, _MIA)) & p.in_claim)
+        segs, code = p.segments.texts, p.segments.code
+        remarks = claims["remark_codes"]
+        for position in at.tolist():
+            seg = segs[code[position]]
+            codes = [element(seg, i) for i in _REMARK_ELEMENTS[seg[0]] if element(seg, i)]
+            if codes:
+                claim = p.claim_no[position]
+                existing = remarks[claim]
+                remarks[claim] = ":".join(([existing] if existing else []) + codes)
+
+    # -- service lines -------------------------------------------------------------------------
+    def lines(self, claim_numbers: np.ndarray) -> dict:
+        p, at = self.p, self.lines_at
+        local, rows = p.segments.of_kind(_SVC)
+        parsed = object_grid([self.service(seg) for seg in rows], 13)[local[p.segments.code[at]]]
+        if not parsed[:, 12].astype(bool).all():
+            raise _NotClean
+        n = len(at)
+        claim = p.claim_no[at]
+        none = np.full(n, None, dtype=object)
+        mod1 = parsed[:, 3]
+        return {
+            "line_index": np.arange(self.line_base, self.line_base + n, dtype=np.int64),
+            "claim_index": self.claim_base + claim,
+            "transaction_index": self.tx_base + p.tx_no[at],
+            "file": np.full(n, self.name, dtype=object), "segment": at + 1,
+            "claim": claim_numbers[claim], "qualifier": parsed[:, 0],
+            "cpt": parsed[:, 1], "modifier": mod1, "modifiers": parsed[:, 2],
+            "modifier1": mod1, "modifier2": parsed[:, 4], "modifier3": parsed[:, 5],
+            "modifier4": parsed[:, 6], "charge_cents": parsed[:, 7].astype(np.int64),
+            "paid_cents": parsed[:, 8].astype(np.int64), "revenue_code": parsed[:, 9],
+            "units": parsed[:, 10].astype(np.float64), "original_cpt": parsed[:, 11],
+            "service_date": none.copy(), "line_control": none.copy(),
+            "allowed_cents": none.copy(), "remark_codes": none.copy(),
+        }
+
+    def service(self, seg: list[str]) -> tuple:
+        """SVC → qualifier, code, modifiers, modifier 1–4, charge, paid, revenue code, units,
+        original procedure, and whether the state machine would take it without a word."""
+        if len(seg) == 6:
+            _, composite, charge_token, paid_token, revenue, units_token = seg
+            original_token = ""
+        else:
+            composite, charge_token, paid_token, revenue, units_token, original_token = (
+                seg[1:7] if len(seg) >= 7 else (seg + BLANKS)[1:7])
+        qualifier, code, modifiers, mod1, mod2, mod3, mod4 = procedure(
+            composite, self.p.delims.component, self.p.delims.element)
+        charge = cents(charge_token) if charge_token else None
+        paid = cents(paid_token) if paid_token else None
+        units = to_number(units_token) if units_token else 1.0
+        original = None
+        if original_token:
+            parts = split_composite(original_token, self.p.delims)
+            original = (parts[1] if len(parts) > 1 else parts[0]).strip() or None
+        ok = code is not None and charge is not None and paid is not None and units is not None
+        return (qualifier, code, modifiers, mod1, mod2, mod3, mod4, charge or 0, paid or 0,
+                revenue or None, units, original, ok)
+
+    def line_details(self, lines: dict) -> None:
+        """A line's first 472/150 date, first REF*6R, last AMT*B6 and its LQ*HE remarks."""
+        p = self.p
+        at, qualifier, date = self.dates(p.in_line, _LINE_DATES)
+        mine = np.isin(qualifier, _LINE_DATES) & np.not_equal(date, None)
+        line = p.line_no[at[mine]]
+        keep = _firsts(line)
+        lines["service_date"][line[keep]] = date[mine][keep]
+
+        at = self.positions(_REF, p.in_line)
+        grid = p.segments.grid(_REF, at, 3)
+        mine = (grid[:, 1] == "6R") & (grid[:, 2] != "")
+        line = p.line_no[at[mine]]
+        keep = _firsts(line)
+        lines["line_control"][line[keep]] = grid[mine, 2][keep]
+
+        at = self.positions(_AMT, p.in_line)
+        grid = p.segments.grid(_AMT, at, 3)
+        mine = grid[:, 1] == "B6"
+        value, ok = _amounts(grid[mine, 2])
+        blank = grid[mine, 2] == ""
+        if not (ok | blank).all():
+            raise _NotClean
+        line = p.line_no[at[mine]]
+        keep = _lasts(line)
+        allowed = lines["allowed_cents"]
+        allowed[line[keep]] = np.where(ok[keep], value[keep].astype(object), None)
+
+        segs, code = p.segments.texts, p.segments.code
+        remarks = lines["remark_codes"]
+        for position in self.positions(_LQ, p.in_line).tolist():
+            seg = segs[code[position]]
+            if element(seg, 1) == "HE" and element(seg, 2):
+                line = p.line_no[position]
+                existing = remarks[line]
+                remarks[line] = f"{existing}:{element(seg, 2)}" if existing else element(seg, 2)
+
+    # -- adjustments ---------------------------------------------------------------------------
+    def adjustments(self) -> dict:
+        p = self.p
+        at = self.positions(_CAS, p.in_claim)
+        local, rows = p.segments.of_kind(_CAS)
+        parsed = [_adjustments(seg) for seg in rows]
+        if any(a is None for a in parsed):
+            raise _NotClean
+        counts = np.array([len(a) for a in parsed], dtype=np.intp)
+        offsets = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.intp)
+        flat = object_grid([adj for a in parsed for adj in a], 4)
+        which = local[p.segments.code[at]]
+        per = counts[which]
+        owner = np.repeat(np.arange(len(at)), per)
+        within = np.arange(int(per.sum())) - np.repeat(np.cumsum(per) - per, per)
+        rows_at = offsets[which][owner] + within
+        at = at[owner]
+        in_line = p.in_line[at]
+        n = len(at)
+        return {
+            "claim_index": self.claim_base + p.claim_no[at],
+            "line_index": (self.line_base + np.where(in_line, p.line_no[at], 0), ~in_line),
+            "transaction_index": self.tx_base + p.tx_no[at],
+            "file": np.full(n, self.name, dtype=object), "segment": at + 1,
+            "level": np.where(in_line, "line", "claim").astype(object),
+            "group": flat[rows_at, 0], "reason": flat[rows_at, 1],
+            "amount_cents": flat[rows_at, 2].astype(np.int64),
+            "quantity": flat[rows_at, 3].astype(np.float64),
+        }
+
+
+def _patient(seg: list[str]) -> tuple[bool, str | None, str | None]:
+    """NM1 → is it the patient (QC), "Last, First" (None without either), the patient ID."""
+    if len(seg) < 10:
+        seg = seg + BLANKS
+    if seg[1] != "QC":
+        return False, None, None
+    last, first = seg[3], seg[4]
+    return True, f"{last}, {first}" if last and first else (last or first or None), seg[9] or None
+
+
+def _adjustments(seg: list[str]) -> list[tuple] | None:
+    """A CAS's (group, reason, cents, quantity) adjustments; None when the state machine would
+    report it."""
+    n = len(seg)
+    if n == 4:  # the usual one reason and amount, no quantity
+        _, group, reason, token = seg
+        value = cents(token) if token else None
+        if group and reason and value is not None:
+            return [(group, reason, value, None)]
+    group = seg[1] if n > 1 else ""
+    if not group:
+        return None
+    out = []
+    for i in range(2, min(20, n), 3):
+        reason = seg[i]
+        token = seg[i + 1] if i + 1 < n else ""
+        if not reason and not token:
+            continue
+        value = cents(token) if token else None
+        if not reason or value is None:
+            return None
+        quantity = to_number(seg[i + 2]) if i + 2 < n and seg[i + 2] else None
+        out.append((group, reason, value, quantity))
+    return out
