@@ -90,6 +90,13 @@ def _amounts(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return data[codes], ok[codes]
 
 
+def _filled(n: int, text: str) -> np.ndarray:
+    """`n` references to one `text` (`np.full` would make a copy of it for each)."""
+    out = np.empty(n, dtype=object)
+    out[:] = text
+    return out
+
+
 def _blank_is_none(texts: np.ndarray) -> np.ndarray:
     out = texts.copy()
     out[out == ""] = None
@@ -98,14 +105,14 @@ def _blank_is_none(texts: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Segments:
-    """The file's segments by kind: for kind k, `rows(k)` are its distinct element lists and
-    `local(k, positions)` says which of them each segment position holds."""
+    """The file's distinct segment texts (tokenize's `texts` and `codes`) and their kinds."""
 
     texts: np.ndarray  # the distinct element lists (objects)
     code: np.ndarray  # segment position → distinct text
     kind_of: np.ndarray  # distinct text → kind
 
     def of_kind(self, kind: int) -> tuple[np.ndarray, list[list[str]]]:
+        """The element lists of `kind`, and for each distinct text its place among them."""
         which = np.flatnonzero(self.kind_of == kind)
         local = np.full(len(self.texts), -1, dtype=np.intp)
         local[which] = np.arange(len(which))
@@ -157,15 +164,17 @@ class ClaimColumns:
             self.claims[column] = values[tx]
 
 
-def read_claims(tokens: Tokens, name: str, tx_base: int, claim_base: int,
-                line_base: int) -> ClaimColumns | None:
+def read_claims(tokens: Tokens, name: str, tx_base: int, claim_base: int, line_base: int,
+                shared: dict) -> ClaimColumns | None:
     """The claims of `tokens` as columns numbered from the given bases (transactions from
-    `tx_base`, one per ST), or None when the file is to be read segment by segment."""
+    `tx_base`, one per ST), or None when the file is to be read segment by segment. Texts that
+    repeat are taken from `shared` (text → the one object kept for it) and added to it."""
     where = plan(tokens)
     if where is None:
         return None
     try:
-        claims, lines, adjustments = _Tables(where, name, tx_base, claim_base, line_base).build()
+        claims, lines, adjustments = _Tables(where, name, tx_base, claim_base, line_base,
+                                             shared).build()
     except _NotClean:
         return None
     except (ArithmeticError, ValueError, TypeError, IndexError):
@@ -224,14 +233,23 @@ def plan(tokens: Tokens) -> Plan | None:
 
 
 class _Tables:
-    """`Plan.tables`, one method per segment kind."""
+    """The claim, line and adjustment columns of a planned file, a method per segment kind;
+    each raises _NotClean on a segment the state machine would report."""
 
-    def __init__(self, plan: Plan, name: str, tx_base: int, claim_base: int, line_base: int):
+    def __init__(self, plan: Plan, name: str, tx_base: int, claim_base: int, line_base: int,
+                 shared: dict):
         self.p = plan
         self.name = name
         self.tx_base, self.claim_base, self.line_base = tx_base, claim_base, line_base
         self.claims_at = np.flatnonzero(plan.claim_start)
         self.lines_at = np.flatnonzero(plan.line_start)
+        self.memo = shared
+
+    def shared(self, texts: np.ndarray) -> np.ndarray:
+        """Equal texts as one object, as the state machine keeps them: a million claims hold a
+        few filing codes and one object per patient name, not a copy each."""
+        memo = self.memo
+        return np.fromiter(map(memo.setdefault, texts, texts), dtype=object, count=len(texts))
 
     def positions(self, kind: int, where: np.ndarray) -> np.ndarray:
         return np.flatnonzero((self.p.kind == kind) & where)
@@ -263,10 +281,10 @@ class _Tables:
         none = np.full(n, None, dtype=object)
         return {
             "claim_index": np.arange(self.claim_base, self.claim_base + n, dtype=np.int64),
-            "transaction_index": self.tx_base + tx, "file": np.full(n, self.name, dtype=object),
-            "segment": at + 1, "claim": claim, "status": status, "charge_cents": charge,
-            "paid_cents": paid, "patient_resp_cents": (resp, resp_blank),
-            "filing_indicator": _blank_is_none(filing),
+            "transaction_index": self.tx_base + tx, "file": _filled(n, self.name),
+            "segment": at + 1, "claim": claim, "status": self.shared(status),
+            "charge_cents": charge, "paid_cents": paid, "patient_resp_cents": (resp, resp_blank),
+            "filing_indicator": self.shared(_blank_is_none(filing)),
             "payer_claim": _blank_is_none(payer_claim), "patient": none.copy(),
             "patient_id": none.copy(), "statement_from": none.copy(),
             "statement_to": none.copy(), "received_date": none.copy(),
@@ -279,7 +297,9 @@ class _Tables:
         p = self.p
         at = self.positions(_NM1, p.in_claim)
         local, rows = p.segments.of_kind(_NM1)
-        named = object_grid([_patient(seg) for seg in rows], 3)[local[p.segments.code[at]]]
+        named = object_grid([_patient(seg) for seg in rows], 3)
+        named[:, 1] = self.shared(named[:, 1])
+        named = named[local[p.segments.code[at]]]
         qc = named[:, 0].astype(bool)
         at, named = at[qc], named[qc]
         if np.equal(named[:, 1], None).any():
@@ -324,13 +344,17 @@ class _Tables:
             if codes:
                 claim = p.claim_no[position]
                 existing = remarks[claim]
-                remarks[claim] = ":".join(([existing] if existing else []) + codes)
+                remarks[claim] = self.memo.setdefault(
+                    remark := ":".join(([existing] if existing else []) + codes), remark)
 
     # -- service lines -------------------------------------------------------------------------
     def lines(self, claim_numbers: np.ndarray) -> dict:
         p, at = self.p, self.lines_at
         local, rows = p.segments.of_kind(_SVC)
-        parsed = object_grid([self.service(seg) for seg in rows], 13)[local[p.segments.code[at]]]
+        parsed = object_grid([self.service(seg) for seg in rows], 13)
+        for i in (9, 11):  # revenue code, original procedure
+            parsed[:, i] = self.shared(parsed[:, i])
+        parsed = parsed[local[p.segments.code[at]]]
         if not parsed[:, 12].astype(bool).all():
             raise _NotClean
         n = len(at)
@@ -341,7 +365,7 @@ class _Tables:
             "line_index": np.arange(self.line_base, self.line_base + n, dtype=np.int64),
             "claim_index": self.claim_base + claim,
             "transaction_index": self.tx_base + p.tx_no[at],
-            "file": np.full(n, self.name, dtype=object), "segment": at + 1,
+            "file": _filled(n, self.name), "segment": at + 1,
             "claim": claim_numbers[claim], "qualifier": parsed[:, 0],
             "cpt": parsed[:, 1], "modifier": mod1, "modifiers": parsed[:, 2],
             "modifier1": mod1, "modifier2": parsed[:, 4], "modifier3": parsed[:, 5],
@@ -409,7 +433,8 @@ class _Tables:
             if element(seg, 1) == "HE" and element(seg, 2):
                 line = p.line_no[position]
                 existing = remarks[line]
-                remarks[line] = f"{existing}:{element(seg, 2)}" if existing else element(seg, 2)
+                remark = f"{existing}:{element(seg, 2)}" if existing else element(seg, 2)
+                remarks[line] = self.memo.setdefault(remark, remark)
 
     # -- adjustments ---------------------------------------------------------------------------
     def adjustments(self) -> dict:
@@ -422,6 +447,7 @@ class _Tables:
         counts = np.array([len(a) for a in parsed], dtype=np.intp)
         offsets = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.intp)
         flat = object_grid([adj for a in parsed for adj in a], 4)
+        flat[:, 0], flat[:, 1] = self.shared(flat[:, 0]), self.shared(flat[:, 1])
         which = local[p.segments.code[at]]
         per = counts[which]
         owner = np.repeat(np.arange(len(at)), per)
@@ -430,12 +456,13 @@ class _Tables:
         at = at[owner]
         in_line = p.in_line[at]
         n = len(at)
+        level = _filled(n, "claim")
+        level[in_line] = "line"
         return {
             "claim_index": self.claim_base + p.claim_no[at],
             "line_index": (self.line_base + np.where(in_line, p.line_no[at], 0), ~in_line),
             "transaction_index": self.tx_base + p.tx_no[at],
-            "file": np.full(n, self.name, dtype=object), "segment": at + 1,
-            "level": np.where(in_line, "line", "claim").astype(object),
+            "file": _filled(n, self.name), "segment": at + 1, "level": level,
             "group": flat[rows_at, 0], "reason": flat[rows_at, 1],
             "amount_cents": flat[rows_at, 2].astype(np.int64),
             "quantity": flat[rows_at, 3].astype(np.float64),

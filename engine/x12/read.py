@@ -659,7 +659,7 @@ class _Reader:
         segments, numbers, delimiters = tokens.segments, tokens.numbers, tokens.delimiters
         by_columns = read_claims(tokens, self.name, len(self.transactions),
                                  self.claim_table.n + len(self.claims),
-                                 self.line_table.n + len(self.lines))
+                                 self.line_table.n + len(self.lines), self.shared)
         if by_columns is not None:
             self.flush()  # the rows read before go first, as numbered
             header = by_columns.header.tolist()

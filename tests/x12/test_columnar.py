@@ -207,3 +207,15 @@ def test_edited_files_read_the_same_either_way(data, monkeypatch):
             segs[at] = [data.draw(st.sampled_from(_TOKENS[_TOKENS.index("PLB"):]), label="id")] + segs[at][1:]
     text = build(segs, tokenize(build_835(CLAIM)).delimiters[0])
     read_both(text, monkeypatch)
+
+
+def test_repeated_texts_are_kept_once(generated, monkeypatch):
+    """As the state machine keeps them: one object per distinct patient name, code or file."""
+    files = [(p, f"remits/{p.name}") for p in generated]
+    columns, segments, _ = _both_ways(lambda: read_835_files(files), monkeypatch)
+    for table, column in (("claims", "patient"), ("claims", "filing_indicator"),
+                          ("claims", "file"), ("adjustments", "group"),
+                          ("adjustments", "reason"), ("adjustments", "level")):
+        for remit in (columns, segments):
+            values = getattr(remit, table)[column].dropna().to_numpy(dtype=object)
+            assert len({id(v) for v in values}) == len(set(values)), (table, column)
