@@ -36,6 +36,10 @@ from engine.x12.values import (
     valid_date,
 )
 
+# Below this many segments a file is read segment by segment: setting up the columns costs a
+# few milliseconds per file whatever its size, which the state machine spends on ~2,000 segments.
+MIN_SEGMENTS = 2_000
+
 (_ST, _SE, _ENVELOPE, _GS, _LX, _PLB, _CLP, _SVC, _CAS, _DTM, _NM1, _AMT, _REF, _LQ, _MOA,
  _MIA, _HEADER, _OTHER) = range(18)
 _KINDS = {"ST": _ST, "SE": _SE, "ISA": _ENVELOPE, "GE": _ENVELOPE, "IEA": _ENVELOPE,
@@ -188,7 +192,8 @@ def plan(tokens: Tokens) -> Plan | None:
     """Where the claims of `tokens` stand, or None when the file is read segment by segment."""
     segs = tokens.segments
     n = len(segs)
-    if not n or tokens.delimiters.count(tokens.delimiters[0]) != n or tokens.numbers[-1] != n:
+    if (n < max(MIN_SEGMENTS, 1) or tokens.delimiters.count(tokens.delimiters[0]) != n
+            or tokens.numbers[-1] != n):
         return None
     code, texts = tokens.codes, tokens.texts
     sid, sids = pd.factorize(np.fromiter(map(itemgetter(0), texts), dtype=object,

@@ -19,6 +19,7 @@ refused because one segment is wrong.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -260,10 +261,21 @@ def _floats(col: np.ndarray) -> np.ndarray:
 
 
 def _dates(col: np.ndarray) -> np.ndarray:
-    """CCYYMMDD texts (or None) to datetime64[us], each distinct date parsed once."""
+    """CCYYMMDD texts (or None) to datetime64[us] (NaT for anything else), each distinct text
+    parsed once per run: a batch is typed per file, and a file holds a few hundred dates."""
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    days = pd.to_datetime(uniques, format="%Y%m%d", errors="coerce").astype("datetime64[us]")
-    return np.append(days.to_numpy(), np.datetime64("NaT", "us"))[codes]  # code -1: no date
+    days = np.array([_day(text) for text in uniques] + [_NO_DAY], dtype="datetime64[us]")
+    return days[codes]  # code -1: no date
+
+
+_NO_DAY = np.datetime64("NaT", "us")
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _day(text: str) -> np.datetime64:
+    if not isinstance(text, str) or not valid_date(text):
+        return _NO_DAY
+    return np.datetime64(f"{text[:4]}-{text[4:6]}-{text[6:]}", "us")
 
 
 def _version(text: str) -> str | None:

@@ -18,6 +18,7 @@ from builders import x12_builders
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import engine.x12.columnar as columnar
 import engine.x12.read as x12_read
 from engine.sample import generate
 from engine.x12.read import Remit, read_835, read_835_files
@@ -41,6 +42,7 @@ def _both_ways(read, monkeypatch) -> tuple[Remit, Remit, int]:
 
     with monkeypatch.context() as m:
         m.setattr(x12_read, "read_claims", counted)
+        m.setattr(columnar, "MIN_SEGMENTS", 0)  # small test files too
         by_columns = read()
     with monkeypatch.context() as m:
         m.setattr(x12_read, "read_claims", lambda *args, **kwargs: None)
@@ -219,3 +221,12 @@ def test_repeated_texts_are_kept_once(generated, monkeypatch):
         for remit in (columns, segments):
             values = getattr(remit, table)[column].dropna().to_numpy(dtype=object)
             assert len({id(v) for v in values}) == len(set(values)), (table, column)
+
+
+def test_small_files_are_read_segment_by_segment(generated):
+    """Setting up the columns costs more than reading a small file segment by segment."""
+    text = build_835("TRN*1*T1~" + CLAIM + TAIL)
+    assert columnar.plan(tokenize(text, strip_elements=True)) is None
+    tokens = tokenize(build_835("TRN*1*T1~" + (CLAIM + TAIL) * 200), strip_elements=True)
+    assert len(tokens.segments) >= columnar.MIN_SEGMENTS
+    assert columnar.plan(tokens) is not None
