@@ -18,9 +18,9 @@ from builders import x12_builders
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import engine.x12.columnar as columnar
 import engine.x12.read as x12_read
 from engine.sample import generate
+from engine.x12 import columnar
 from engine.x12.read import Remit, read_835, read_835_files
 from engine.x12.tokenize import build, tokenize
 
