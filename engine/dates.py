@@ -152,7 +152,8 @@ def cells_to_dates(cells: Cells, index: pd.Index,
         is_num = of_type(types, int, float, np.float64, np.int64) & known
         if is_dt.any():
             # equal dates, datetimes and Timestamps convert alike: once per distinct value
-            codes, distinct = pd.factorize(values[is_dt])
+            # (the usual column holds only dates: no copy of its million cells)
+            codes, distinct = pd.factorize(values if is_dt.all() else values[is_dt])
             converted = pd.to_datetime(pd.Series(distinct, dtype=object), errors="coerce")
             _put(out, rest[is_dt], converted.to_numpy()[codes])
         if is_num.any():

@@ -19,6 +19,11 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
+try:  # the string hash table pd.factorize picks for str values (a pandas internal)
+    from pandas._libs.hashtable import StringHashTable as _StringHashTable
+except ImportError:  # pragma: no cover - a pandas without it: pd.factorize
+    _StringHashTable = None
+
 Types = tuple[np.ndarray, list[type]]  # a code per cell, the type of each code
 
 
@@ -53,8 +58,8 @@ class _Column:
     """What the cells of one column share, worked out once: exact types, the text values (coded;
     distinct unless they hardly repeat) and their display texts, which cells are NA."""
 
-    __slots__ = ("_distinct", "_joined", "_lengths", "_na", "_texts", "codes", "is_str",
-                 "str_subclass", "strings", "types", "values")
+    __slots__ = ("_distinct", "_joined", "_lengths", "_lowered", "_na", "_texts", "codes",
+                 "is_str", "str_subclass", "strings", "types", "values")
 
     def __init__(self, values: np.ndarray, types: Types | None = None):
         n = len(values)
@@ -76,6 +81,7 @@ class _Column:
         self._texts: tuple[np.ndarray, np.ndarray] | None = None
         self._lengths: np.ndarray | None = None
         self._joined: str | None = None
+        self._lowered: str | None = None
 
     def na(self) -> np.ndarray:
         """NA cells (None, NaN, NaT, …)."""
@@ -91,6 +97,12 @@ class _Column:
         if self._joined is None:
             self._joined = "\n".join(self.strings)
         return self._joined
+
+    def lowered(self) -> str:
+        """`joined`, lower-cased: searched for totals labels, then for Excel errors."""
+        if self._lowered is None:
+            self._lowered = self.joined().lower()
+        return self._lowered
 
     def texts(self) -> tuple[np.ndarray, np.ndarray]:
         """(display text of each string, stripped, None when blank; the blank mask)."""
@@ -155,7 +167,19 @@ def _coded(strings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sample = strings[:1000].tolist()
     if len(set(sample)) > 0.95 * len(sample):
         return np.arange(len(strings)), strings
-    return pd.factorize(strings)
+    return _factorize_str(strings)
+
+
+def _factorize_str(strings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`pd.factorize` of values that are all exactly `str` (the same codes and uniques), straight
+    on the string hash table pd.factorize picks for them, without first checking every value to
+    learn that they are str: a pass over a million scattered objects per column."""
+    if _StringHashTable is None:  # pragma: no cover
+        return pd.factorize(strings)
+    table = _StringHashTable(len(strings))
+    uniques, codes = table.factorize(strings, na_sentinel=-1, na_value=None, mask=None,
+                                     ignore_na=True)
+    return codes.astype(np.intp, copy=False), uniques
 
 
 class Cells:
@@ -261,7 +285,7 @@ class Cells:
         match when it holds `needle` once lower-cased."""
         out = np.zeros(len(self), dtype=bool)
         strings = self.strings
-        lowered = self._column.joined().lower()
+        lowered = self._column.lowered()
         if needle in lowered:
             hits = np.zeros(len(strings), dtype=bool)
             for i in _lines_holding(strings, lowered, needle):

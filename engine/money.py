@@ -122,7 +122,8 @@ def cells_to_cents(cells: Cells, index: pd.Index,
         rest_missing = np.ones(len(values), dtype=bool)
         rest_bad = np.zeros(len(values), dtype=bool)
         if is_num.any():
-            num_cents, nonfinite = _numbers_to_cents(values[is_num].astype(np.float64))
+            numbers = values if is_num.all() else values[is_num]  # usually all: not copied
+            num_cents, nonfinite = _numbers_to_cents(numbers.astype(np.float64))
             rest_cents[is_num] = np.where(nonfinite, 0, num_cents)
             rest_missing[is_num] = nonfinite
             rest_bad[is_num] = nonfinite

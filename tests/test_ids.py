@@ -84,6 +84,31 @@ def test_text_matches_finds_the_texts_holding_the_needle_in_any_text():
         assert cells.text_matches(match, "total").tolist() == expected
 
 
+def test_text_matches_of_two_needles_on_one_column_each_find_their_own_texts():
+    total = re.compile(r"^\s*totals?\s*$", re.IGNORECASE).match
+    error = re.compile(r"#N/A\Z").match
+    cells = Cells(np.array(["#N/A", "Total", "İ", "#n/a", None, "TOTAL"] * 2, dtype=object))
+    assert cells.text_matches(total, "total").tolist() == [False, True, False, False, False,
+                                                           True] * 2
+    assert cells.take(np.arange(6)).text_matches(error, "#").tolist() == [True] + [False] * 5
+
+
+def test_strings_are_coded_as_pd_factorize_codes_them():
+    from engine.ids import _coded
+
+    class Text(str):
+        pass
+
+    for values in (["b", "a", "b", "", "é", "a", "\n", Text("a"), "b"] * 200,  # repeating
+                   ["a", "b"] * 500 + [f"INV-{i}" for i in range(3000)]):  # ids after
+        strings = np.array(values, dtype=object)
+        codes, distinct = _coded(strings)
+        expected_codes, expected = pd.factorize(strings)
+        assert distinct.dtype == object and codes.dtype == np.intp
+        assert distinct.tolist() == expected.tolist()
+        assert codes.tolist() == expected_codes.tolist()
+
+
 def test_type_codes_tell_equal_values_of_different_types_apart():
     import datetime as dt
 
