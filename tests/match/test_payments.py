@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 from hypothesis import HealthCheck, given, settings, strategies as st
 from rapidfuzz.distance import OSA
 
@@ -233,3 +234,24 @@ def test_skipping_references_of_a_common_fee_changes_no_pair(monkeypatch):
     assert list(found) == list(every)
     assert all(np.array_equal(found[column], every[column]) for column in found)
     assert set(found["payment_index"]) == set(range(40))
+
+
+def test_a_claim_number_two_invoices_share_is_ambiguous_but_an_invoice_number_is_not():
+    header = INVOICE_HEADER + ["Claim"]
+    invoices = [inv(1001, "1", 100.0) + ["CL-7"], inv(1002, "1", 100.0) + ["CL-7"]]
+    inputs = inputs_from_rows({
+        "Invoices": [header] + invoices,
+        "Payments": [PAYMENT_HEADER + ["Claim"], pay("P1", None, None, 100.0) + ["CL-7"],
+                     pay("P2", "INV-1002", None, 100.0) + ["CL-7"]]})
+    inv_ = normalise.invoice_totals(inputs.tables["Invoices"], inputs.settings)
+    pay_ = normalise.prepare_payments(inputs.tables["Payments"])
+    applied = _applied(pay_, match_payments(inv_, pay_, inputs.settings))
+    assert applied == {("P2", "INV1002"): ("exact invoice", 1.0)}  # P1: which invoice?
+
+
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["A1", "B2", "A1 ", "", "É"])), max_size=12))
+def test_numbered_keys_are_numbered_as_pandas_factorize_numbers_them(values):
+    keys = pd.array(values, dtype="str").to_numpy()
+    codes = payments._numbered(keys)
+    assert codes.dtype == pd.factorize(keys)[0].dtype
+    assert codes.tolist() == pd.factorize(keys)[0].tolist()
