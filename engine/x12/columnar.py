@@ -32,6 +32,7 @@ from engine.x12.values import (
     element_grid,
     object_grid,
     procedure,
+    service_elements,
     to_number,
     valid_date,
 )
@@ -384,12 +385,8 @@ class _Tables:
     def service(self, seg: list[str]) -> tuple:
         """SVC → qualifier, code, modifiers, modifier 1–4, charge, paid, revenue code, units,
         original procedure, and whether the state machine would take it without a word."""
-        if len(seg) == 6:
-            _, composite, charge_token, paid_token, revenue, units_token = seg
-            original_token = ""
-        else:
-            composite, charge_token, paid_token, revenue, units_token, original_token = (
-                seg[1:7] if len(seg) >= 7 else (seg + BLANKS)[1:7])
+        composite, charge_token, paid_token, revenue, units_token, original_token = (
+            service_elements(seg))
         qualifier, code, modifiers, mod1, mod2, mod3, mod4 = procedure(
             composite, self.p.delims.component, self.p.delims.element)
         charge = cents(charge_token) if charge_token else None

@@ -41,6 +41,7 @@ from engine.x12.values import (
     element,
     object_grid,
     procedure,
+    service_elements,
     to_number,
     valid_date,
 )
@@ -530,12 +531,8 @@ class _Reader:
 
     def svc(self, seg: list[str], number: int, delims: Delimiters) -> None:
         claim = self.claim
-        if len(seg) == 6:  # the usual line: no original procedure (SVC06)
-            _, composite, charge_token, paid_token, revenue, units_token = seg
-            original_token = ""
-        else:
-            composite, charge_token, paid_token, revenue, units_token, original_token = (
-                seg[1:7] if len(seg) >= 7 else (seg + BLANKS)[1:7])
+        composite, charge_token, paid_token, revenue, units_token, original_token = (
+            service_elements(seg))
         qualifier, code, modifiers, mod1, mod2, mod3, mod4 = procedure(
             composite, delims.component, delims.element)
         if code is None:

@@ -118,3 +118,12 @@ def procedure(composite: str, component: str, element: str) -> tuple[str | None,
     mods = modifiers + [None] * (4 - len(modifiers))
     code = parts[1] if len(parts) > 1 and parts[1] else None
     return (parts[0] or None, code, ":".join(modifiers) or None, *mods)
+
+
+def service_elements(seg: list[str]) -> tuple[str, str, str, str, str, str]:
+    """SVC01–SVC06: procedure composite, charge, payment, revenue code, units and the original
+    procedure ("" for each one the segment does not have)."""
+    if len(seg) == 6:  # the usual line: no original procedure (SVC06)
+        _, composite, charge, paid, revenue, units = seg
+        return composite, charge, paid, revenue, units, ""
+    return tuple(seg[1:7] if len(seg) >= 7 else (seg + BLANKS)[1:7])
