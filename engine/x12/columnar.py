@@ -82,14 +82,15 @@ def _firsts(groups: np.ndarray) -> np.ndarray:
 
 
 def _lasts(groups: np.ndarray) -> np.ndarray:
+    """Where a run of equal (sorted) group numbers ends."""
     return np.concatenate((groups[1:] != groups[:-1], [True])) if len(groups) else \
         np.zeros(0, dtype=bool)
 
 
 def _amounts(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cents of each token ("" or unreadable: not ok), each distinct token parsed once."""
+    """Cents of each token ("", None or unreadable: not ok), each distinct token parsed once."""
     codes, uniques = pd.factorize(tokens)
-    values = [cents(t) if t else None for t in uniques]
+    values = [cents(t) if t else None for t in uniques] + [None]  # code -1: no token
     ok = np.array([v is not None for v in values], dtype=bool)
     data = np.array([v if v is not None else 0 for v in values], dtype=np.int64)
     return data[codes], ok[codes]
