@@ -334,7 +334,7 @@ class _Tables:
         grid = p.segments.grid(_DTM, at, 3)
         qualifier, token = grid[:, 1], grid[:, 2]
         codes, uniques = pd.factorize(token)
-        ok = np.array([valid_date(t) for t in uniques], dtype=bool)[codes]
+        ok = np.array([valid_date(t) for t in uniques] + [False], dtype=bool)[codes]  # -1: none
         if (np.isin(qualifier, read) & ~ok & (token != "")).any():
             raise _NotClean
         return at, qualifier, np.where(ok, token, None)
