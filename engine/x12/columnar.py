@@ -24,13 +24,17 @@ from operator import itemgetter
 import numpy as np
 import pandas as pd
 
-from engine.x12.tokenize import Delimiters, Tokens, split_composite
+from engine.x12.tokenize import Delimiters, Tokens
 from engine.x12.values import (
     BLANKS,
+    CLAIM_DATES,
+    LINE_DATES,
+    REMARK_ELEMENTS,
     cents,
     element,
     element_grid,
     object_grid,
+    original_procedure,
     procedure,
     service_elements,
     to_number,
@@ -51,9 +55,6 @@ _KINDS = {"ST": _ST, "SE": _SE, "ISA": _ENVELOPE, "GE": _ENVELOPE, "IEA": _ENVEL
 _CLAIM_KINDS = (_SVC, _CAS, _DTM, _NM1, _AMT, _REF, _LQ, _MOA, _MIA)
 # what the state machine still reads while a claim is open (everything else there it skips)
 _CLOSING_KINDS = (_SE, _GS, _LX, _PLB)
-_CLAIM_DATES = {"232": "statement_from", "233": "statement_to", "050": "received_date"}
-_LINE_DATES = ("472", "150")
-_REMARK_ELEMENTS = {"MOA": (3, 4, 5, 6, 7), "MIA": (5, 20, 21, 22, 23)}
 
 
 class _NotClean(Exception):
@@ -319,8 +320,8 @@ class _Tables:
     def claim_dates(self, claims: dict) -> None:
         """Statement and received dates: a claim's last DTM of each kind (a blank one clears)."""
         p = self.p
-        at, qualifier, date = self.dates(p.in_claim & ~p.in_line, tuple(_CLAIM_DATES))
-        for q, column in _CLAIM_DATES.items():
+        at, qualifier, date = self.dates(p.in_claim & ~p.in_line, tuple(CLAIM_DATES))
+        for q, column in CLAIM_DATES.items():
             mine = qualifier == q
             claim = p.claim_no[at[mine]]
             keep = _lasts(claim)
@@ -347,7 +348,7 @@ class _Tables:
         remarks = claims["remark_codes"]
         for position in at.tolist():
             seg = segs[code[position]]
-            codes = [element(seg, i) for i in _REMARK_ELEMENTS[seg[0]] if element(seg, i)]
+            codes = [element(seg, i) for i in REMARK_ELEMENTS[seg[0]] if element(seg, i)]
             if codes:
                 claim = p.claim_no[position]
                 existing = remarks[claim]
@@ -393,10 +394,7 @@ class _Tables:
         charge = cents(charge_token) if charge_token else None
         paid = cents(paid_token) if paid_token else None
         units = to_number(units_token) if units_token else 1.0
-        original = None
-        if original_token:
-            parts = split_composite(original_token, self.p.delims)
-            original = (parts[1] if len(parts) > 1 else parts[0]).strip() or None
+        original = original_procedure(original_token, self.p.delims)
         ok = code is not None and charge is not None and paid is not None and units is not None
         return (qualifier, code, modifiers, mod1, mod2, mod3, mod4, charge or 0, paid or 0,
                 revenue or None, units, original, ok)
@@ -404,8 +402,8 @@ class _Tables:
     def line_details(self, lines: dict) -> None:
         """A line's first 472/150 date, first REF*6R, last AMT*B6 and its LQ*HE remarks."""
         p = self.p
-        at, qualifier, date = self.dates(p.in_line, _LINE_DATES)
-        mine = np.isin(qualifier, _LINE_DATES) & np.not_equal(date, None)
+        at, qualifier, date = self.dates(p.in_line, LINE_DATES)
+        mine = np.isin(qualifier, LINE_DATES) & np.not_equal(date, None)
         line = p.line_no[at[mine]]
         keep = _firsts(line)
         lines["service_date"][line[keep]] = date[mine][keep]

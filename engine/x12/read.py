@@ -11,10 +11,9 @@ claims are cleanly written — nearly every payer file — the state machine rea
 and transaction headers, and the claims, lines and adjustments are read as columns
 (engine.x12.columnar), each distinct segment text once; a file with anything odd inside a claim
 is read segment by segment throughout. Amounts become integer cents by a string split (no floats,
-no Decimal on the fast path). A segment that cannot be
-understood becomes a problem record — file, segment and what was expected, never the values
-themselves, which may be patient data — and reading carries on: a remittance file is never
-refused because one segment is wrong.
+no Decimal on the fast path). A segment that cannot be understood becomes a problem record —
+file, segment and what was expected, never the values themselves, which may be patient data —
+and reading carries on: a remittance file is never refused because one segment is wrong.
 """
 
 from __future__ import annotations
@@ -36,10 +35,14 @@ from engine.x12.tokenize import (
 )
 from engine.x12.values import (
     BLANKS,
+    CLAIM_DATES,
+    LINE_DATES,
+    REMARK_ELEMENTS,
     cents,
     date_text,
     element,
     object_grid,
+    original_procedure,
     procedure,
     service_elements,
     to_number,
@@ -293,7 +296,8 @@ _ELEMENT_NAMES = {
     "SVC05": "the units", "AMT02": "the amount", "PLB": "the adjustment amount",
     "CAS": "the adjustment amount",
 }
-_CLAIM_DATES = {"232": 16, "233": 17, "050": 18}  # DTM01 → statement from, to, received
+_CLAIM_DATES = {qualifier: CLAIM_COLUMNS.index(column)  # DTM01 → slot in a claim's row
+                for qualifier, column in CLAIM_DATES.items()}
 _ENVELOPE = frozenset(("ISA", "GE", "IEA", "TA1"))
 
 
@@ -511,7 +515,7 @@ class _Reader:
         # a valid date is taken as is; `date` reports a bad one
         line = self.line
         if line is not None:
-            if qualifier in ("472", "150") and line[22] is None:
+            if qualifier in LINE_DATES and line[22] is None:
                 line[22] = self.dates[token] or self.date(seg, 2, number)
             return
         if self.claim is not None:
@@ -522,8 +526,7 @@ class _Reader:
             self.tx[10] = self.date(seg, 2, number)
 
     def moa(self, seg: list[str], number: int, delims: Delimiters) -> None:
-        indices = (3, 4, 5, 6, 7) if seg[0] == "MOA" else (5, 20, 21, 22, 23)
-        codes = [element(seg, i) for i in indices if element(seg, i)]
+        codes = [element(seg, i) for i in REMARK_ELEMENTS[seg[0]] if element(seg, i)]
         if codes:
             existing = self.claim[20]
             remarks = ":".join(([existing] if existing else []) + codes)
@@ -552,10 +555,7 @@ class _Reader:
         if units is None:
             self.problem(number, "SVC", "SVC05 (the units) is not a number; read as 1")
             units = 1.0
-        original = None
-        if original_token:
-            orig_parts = split_composite(original_token, delims)
-            original = orig_parts[1].strip() if len(orig_parts) > 1 else orig_parts[0].strip()
+        original = original_procedure(original_token, delims)
         # line_index, claim_index, transaction_index, file, segment, source, claim, claim_key,
         # qualifier, cpt, cpt_key, modifier, modifiers, modifier1..4, charge_cents, paid_cents,
         # revenue_code, units, original_cpt, service_date, line_control, allowed_cents,

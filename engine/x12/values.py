@@ -16,7 +16,12 @@ from itertools import chain
 import numpy as np
 
 from engine.money import decimal_to_cents
-from engine.x12.tokenize import split_components
+from engine.x12.tokenize import Delimiters, split_components, split_composite
+
+# the dates and remark codes a claim and a line take, as both readers read them
+CLAIM_DATES = {"232": "statement_from", "233": "statement_to", "050": "received_date"}  # DTM01
+LINE_DATES = ("472", "150")  # DTM01 of a service line's date
+REMARK_ELEMENTS = {"MOA": (3, 4, 5, 6, 7), "MIA": (5, 20, 21, 22, 23)}  # remark code elements
 
 try:  # pandas' own rows-to-grid loops, several times faster than `np.fromiter`
     from pandas._libs.lib import to_object_array as _to_object_array
@@ -127,3 +132,11 @@ def service_elements(seg: list[str]) -> tuple[str, str, str, str, str, str]:
         _, composite, charge, paid, revenue, units = seg
         return composite, charge, paid, revenue, units, ""
     return tuple(seg[1:7] if len(seg) >= 7 else (seg + BLANKS)[1:7])
+
+
+def original_procedure(token: str, delims: Delimiters) -> str | None:
+    """SVC06 (`HC:99214`) → the procedure code the payer replaced (None when blank)."""
+    if not token:
+        return None
+    parts = split_composite(token, delims)
+    return (parts[1] if len(parts) > 1 else parts[0]).strip() or None
