@@ -13,8 +13,8 @@ splitting itself. A payer file repeats most of its segments verbatim (adjustment
 service lines), so the segment texts are numbered first (`Tokens.codes`) and each distinct one is
 split once (`Tokens.texts`); its repeats share the list. Whitespace is trimmed element by element
 only when a scan of the text finds some that could sit at the edge of one: most files have none
-after their header, and one scan costs far less than stripping every element. Nothing here raises on bad input: a file that is not X12 at
-all comes back with no segments and one problem.
+after their header, and one scan costs far less than stripping every element. Nothing here raises
+on bad input: a file that is not X12 at all comes back with no segments and one problem.
 """
 
 from __future__ import annotations
