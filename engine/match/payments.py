@@ -247,37 +247,42 @@ def _amount_block(refs: dict[str, np.ndarray], names: dict[str, np.ndarray]
                   ) -> dict[str, np.ndarray] | None:
     """Reference/invoice-number pairs similar enough (≥ FUZZY_FLOOR) among invoices whose open
     balance equals the payment (`refs` carry the payment's amount_cents, `names` the invoice's
-    open_cents; columns as arrays, see `_references`), the AMOUNT_BLOCK_KEEP most similar per
-    reference: (payment_index, invoice_at, field, sim) of each pair. A few visit fees repeat across
-    thousands of invoices, so the pairs are scored per amount, a slice of payments at a time, with
-    rapidfuzz's matrix scorer: time grows with the pairs but memory stays bounded. References that
-    no invoice number of the amount can bring to FUZZY_FLOOR (`_may_reach_floor`) are not scored:
-    their rows would hold no pair, and each reference's pairs do not depend on the others."""
+    open_cents; columns as arrays, see `_references`): each reference's AMOUNT_BLOCK_KEEP most
+    similar numbers, the first in `names`' order among equally similar ones, as
+    (payment_index, invoice_at, field, sim) of each pair, by reference, then in `names`' order.
+
+    A few visit fees repeat across thousands of invoices, so the pairs are scored per amount, a
+    slice of payments at a time, with rapidfuzz's matrix scorer: time grows with the pairs but
+    memory stays bounded. A pair's similarity depends only on its edit distance and the longer
+    key's length, so among the invoice numbers of one length the nearest are the most similar and
+    the choice is made on the distances (`_nearest`); the numbers of each length are scored
+    apart and the most similar of all kept. Ties are broken by position, never by how a sort
+    happens to run on this machine's processor, so every machine applies the same payments.
+    References that no invoice number of the amount can bring to FUZZY_FLOOR (`_may_reach_floor`)
+    are not scored: their rows would hold no pair, and each reference's pairs do not depend on the
+    others."""
     q = _rows(refs, np.isin(refs["amount_cents"], names["open_cents"]))
     c = _rows(names, np.isin(names["open_cents"], q["amount_cents"]))
     q_keys, c_keys = q["key"], c["inv_key"]
+    q_length = np.fromiter(map(len, q_keys.tolist()), dtype=np.intp, count=len(q_keys))
+    c_length = np.fromiter(map(len, c_keys.tolist()), dtype=np.intp, count=len(c_keys))
+    table = _similarity_table(int(max(q_length.max(initial=0), c_length.max(initial=0))))
     c_by_amount = _positions_by_value(c["open_cents"])
     hit_q, hit_c, sims = [], [], []
     for amount, rows in _positions_by_value(q["amount_cents"]).items():
         choices = c_by_amount[amount]
         if len(choices) > COMMON_FEE_INVOICES:
             rows = rows[_may_reach_floor(q_keys[rows], c_keys[choices])]
-        choice_keys = c_keys[choices].tolist()
+        if not len(rows):
+            continue
+        by_length = [(length, choices[at], c_keys[choices[at]].tolist())
+                     for length, at in _positions_by_value(c_length[choices]).items()]
         for lo in range(0, len(rows), AMOUNT_BLOCK_SLICE):
             chunk = rows[lo:lo + AMOUNT_BLOCK_SLICE]
-            negated = _negated_similarities(q_keys[chunk].tolist(), choice_keys)
-            if negated.shape[1] > AMOUNT_BLOCK_KEEP:  # the nearest numbers of each reference only
-                top = np.argpartition(negated, AMOUNT_BLOCK_KEEP - 1, axis=1)[:, :AMOUNT_BLOCK_KEEP]
-                top.sort(axis=1)  # in column order, as np.nonzero finds them
-                sim = -np.take_along_axis(negated, top, axis=1)
-                hit = sim >= FUZZY_FLOOR
-                i, j, sim = np.nonzero(hit)[0], top[hit], sim[hit]
-            else:
-                i, j = np.nonzero(negated <= -FUZZY_FLOOR)
-                sim = -negated[i, j]
+            i, at_c, sim = _most_similar(q_keys[chunk].tolist(), q_length[chunk], by_length, table)
             if len(i):
                 hit_q.append(chunk[i])
-                hit_c.append(choices[j])
+                hit_c.append(at_c)
                 sims.append(sim)
     if not sims:
         return None
@@ -286,21 +291,63 @@ def _amount_block(refs: dict[str, np.ndarray], names: dict[str, np.ndarray]
             "field": q["field"][at_q], "sim": np.concatenate(sims)}
 
 
-def _negated_similarities(keys: list[str], choice_keys: list[str]) -> np.ndarray:
-    """`-process.cdist(keys, choice_keys, scorer=OSA.normalized_similarity,
-    score_cutoff=FUZZY_FLOOR, dtype=np.float64)`, the same numbers for less: the similarity of two
-    keys depends only on their edit distance and the longer one's length, so it is looked up in a
-    table of the scorer's own results, and rapidfuzz finds plain distances faster, faster still
-    with the longer list first (small integers are cheap to transpose back)."""
-    length = np.array([len(key) for key in keys])
-    choice_length = np.array([len(key) for key in choice_keys])
-    longest = int(max(length.max(initial=0), choice_length.max(initial=0)))
-    position = np.min_scalar_type(-(longest + 1) ** 2)  # of a cell in the table, flattened
-    distance = process.cdist(choice_keys, keys, scorer=OSA.distance, dtype=position)
-    at = np.maximum((choice_length * (longest + 1)).astype(position)[:, None],
-                    (length * (longest + 1)).astype(position)[None, :])
-    at += distance
-    return (-_similarity_table(longest)).ravel().take(np.ascontiguousarray(at.T))
+def _most_similar(keys: list[str], length: np.ndarray, by_length: list, table: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each key's AMOUNT_BLOCK_KEEP most similar choices at or above FUZZY_FLOOR, the first
+    (lowest position) among equally similar ones: (key row, choice position, similarity), by row,
+    then by position. `by_length`: the choices as (their length, their positions in order, their
+    keys); `table`: `_similarity_table`."""
+    found = []
+    for choice_length, positions, choice_keys in by_length:
+        longer = np.maximum(length, choice_length)
+        reach = (table[longer] >= FUZZY_FLOOR).sum(axis=1) - 1  # the farthest distance kept
+        if (reach < 0).all():
+            continue
+        distance = process.cdist(keys, choice_keys, scorer=OSA.distance,
+                                 dtype=np.min_scalar_type(table.shape[0]))
+        i, j = _nearest(distance, reach, AMOUNT_BLOCK_KEEP)
+        found.append((i, positions[j], table[longer[i], distance[i, j]]))
+    if not found:
+        return np.array([], dtype=np.intp), np.array([], dtype=np.intp), np.array([])
+    i, at, sim = (np.concatenate(column) for column in zip(*found))
+    if len(found) > 1:  # the most similar of each length: the most similar of all
+        order = np.lexsort((at, -sim, i))
+        i, at, sim = i[order], at[order], sim[order]
+        kept = _first_of_each(i, AMOUNT_BLOCK_KEEP, len(keys))
+        order = np.lexsort((at[kept], i[kept]))
+        i, at, sim = i[kept][order], at[kept][order], sim[kept][order]
+    return i, at, sim
+
+
+def _nearest(distance: np.ndarray, reach: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of each row's `keep` smallest distances no farther than the row's `reach`
+    (-1: none), the first columns among equal distances, in row-major order. Distances are small
+    integers, so each row's cut-off is found by counting, nearest first, and no sort is run over the
+    matrix."""
+    limit = reach.copy()  # a row with fewer than `keep` within its reach keeps them all
+    open_ = np.flatnonzero(reach > 0)
+    for t in range(int(reach.max(initial=0))):
+        open_ = open_[reach[open_] > t]
+        if not len(open_):
+            break
+        rows = distance if len(open_) == len(distance) else distance[open_]
+        enough = np.count_nonzero(rows <= t, axis=1) >= keep
+        limit[open_[enough]] = t
+        open_ = open_[~enough]
+    i, j = np.nonzero(distance < (limit + 1).astype(distance.dtype)[:, None])
+    at_limit = distance[i, j] == limit[i]
+    nearer = np.bincount(i[~at_limit], minlength=len(distance))
+    # the rows' cells at their limit, numbered along the row from 0
+    run = np.cumsum(at_limit)
+    before = np.r_[0, run][np.searchsorted(i, np.arange(len(distance)))]
+    kept = ~at_limit | (run - before[i] - 1 < keep - nearer[i])
+    return i[kept], j[kept]
+
+
+def _first_of_each(rows: np.ndarray, keep: int, n_rows: int) -> np.ndarray:
+    """Positions of the first `keep` entries of each row in `rows` (sorted)."""
+    start = np.searchsorted(rows, np.arange(n_rows))
+    return np.flatnonzero(np.arange(len(rows)) - start[rows] < keep)
 
 
 @functools.cache

@@ -1,5 +1,6 @@
 """The amount block groups its pairs as `groupby(sort=False).indices` would, without a frame, and
-scores them as rapidfuzz would; patients pair as a merge would."""
+keeps each reference's most similar invoice numbers as scoring every pair with rapidfuzz and sorting
+would; patients pair as a merge would."""
 
 import numpy as np
 import pandas as pd
@@ -7,12 +8,14 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from engine.match.payments import (
+    AMOUNT_BLOCK_KEEP,
     FUZZY_FLOOR,
-    _negated_similarities,
+    _most_similar,
     _patient_codes,
     _patient_match,
     _positions_by_value,
     _same_patient,
+    _similarity_table,
 )
 
 
@@ -28,25 +31,65 @@ def test_positions_by_value_of_nothing():
     assert _positions_by_value(np.array([], dtype="int64")) == {}
 
 
-def test_similarities_are_the_scorers():
+def _by_length(choices):
+    lengths = np.array([len(c) for c in choices])
+    return [(n, at, [choices[a] for a in at]) for n, at in _positions_by_value(lengths).items()]
+
+
+def most_similar(keys, choices):
+    """`_most_similar` as (key row, choice position, similarity) triples."""
+    longest = max(map(len, keys + choices))
+    i, at, sim = _most_similar(keys, np.array([len(k) for k in keys]), _by_length(choices),
+                               _similarity_table(longest))
+    return list(zip(i.tolist(), at.tolist(), sim.tolist()))
+
+
+def every_pair_sorted(keys, choices, keep=AMOUNT_BLOCK_KEEP):
+    """Every pair scored by rapidfuzz; per key the `keep` most similar at or above the floor, the
+    first positions among equals; by key, then position."""
+    sim = process.cdist(keys, choices, scorer=OSA.normalized_similarity,
+                        score_cutoff=FUZZY_FLOOR, dtype=np.float64)
+    found = []
+    for row in range(len(keys)):
+        best = sorted((-sim[row, j], j) for j in range(len(choices)) if sim[row, j] >= FUZZY_FLOOR)
+        found += [(row, j, sim[row, j]) for _, j in sorted(best[:keep], key=lambda b: b[1])]
+    return found
+
+
+def test_the_most_similar_are_those_of_scoring_every_pair():
     rng = np.random.default_rng(7)
     alphabet = np.array(list("0123456789INVX"))
-    keys = ["".join(rng.choice(alphabet, n)) for n in rng.integers(0, 16, 60)]
-    choices = ["".join(rng.choice(alphabet, n)) for n in rng.integers(0, 16, 90)]
-    choices += [key[:3] + key[4:] for key in keys[:30]]  # a keystroke away: above the floor
-    expected = process.cdist(keys, choices, scorer=OSA.normalized_similarity,
-                             score_cutoff=FUZZY_FLOOR, dtype=np.float64)
-    got = -_negated_similarities(keys, choices)
-    assert got.shape == expected.shape and got.flags.c_contiguous
-    assert np.array_equal(got, expected)
-    assert (expected >= FUZZY_FLOOR).sum() >= 30
+    for _ in range(40):
+        stems = ["".join(rng.choice(alphabet, n)) for n in rng.integers(3, 12, 4)]
+
+        def typed(stem):  # a stem with up to two keystrokes changed: many pairs tie
+            chars = list(stem)
+            for _ in range(rng.integers(0, 3)):
+                at = int(rng.integers(0, len(chars) + 1))
+                if rng.random() < 0.5 and len(chars) > 1:
+                    del chars[min(at, len(chars) - 1)]
+                else:
+                    chars.insert(at, str(rng.choice(alphabet)))
+            return "".join(chars)
+
+        keys = [typed(stems[k]) for k in rng.integers(0, 4, rng.integers(1, 25))]
+        choices = [typed(stems[k]) for k in rng.integers(0, 4, rng.integers(1, 80))]
+        assert most_similar(keys, choices) == every_pair_sorted(keys, choices)
+
+
+def test_equally_similar_numbers_are_kept_in_order():
+    choices = [f"INV10{d}" for d in range(10)][::-1] + ["INV10", "INV1000"]
+    found = most_similar(["INV10X"], choices)
+    # ten numbers one keystroke away, and one at two (INV10): the first eight of the ten
+    assert [at for _, at, _ in found] == list(range(AMOUNT_BLOCK_KEEP))
+    assert found == every_pair_sorted(["INV10X"], choices)
 
 
 def test_similarities_of_long_keys():
-    long_keys = ["X" * 150 + "1" * 50, "X" * 200]  # table positions past an int16
-    expected = process.cdist(long_keys, long_keys[::-1], scorer=OSA.normalized_similarity,
-                             score_cutoff=FUZZY_FLOOR, dtype=np.float64)
-    assert np.array_equal(-_negated_similarities(long_keys, long_keys[::-1]), expected)
+    long_keys = ["X" * 150 + "1" * 50, "X" * 200, "X" * 300]  # distances past a uint8
+    assert most_similar(long_keys, long_keys[::-1]) == every_pair_sorted(long_keys,
+                                                                         long_keys[::-1])
+    assert len(most_similar(long_keys, long_keys[::-1])) >= 3
 
 
 def test_same_patient_pairs_as_a_merge_would():
