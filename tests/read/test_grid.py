@@ -190,6 +190,40 @@ def test_text_that_looks_like_an_error_attribute_is_not_an_error_cell(tmp_path):
         book.close()
 
 
+def test_error_cells_are_found_among_texts_showing_errors(tmp_path):
+    """Cells are looked at from each `#` in the sheet: only one whose own tag says `t="e"` is an
+    error cell, not a text or a formula's text result that shows an error's words."""
+    texts = b"".join(b'<c r="C2" t="inlineStr"><is><t>#N/A ref #%d</t></is></c>' % i
+                     for i in range(500))
+    text_result = b'<c r="D2" t="str"><f>"#REF!"</f><v>#REF!</v></c>'
+    book = Workbook(_excel_like(tmp_path, texts + b'<c r="B2" t="e"><v>#N/A</v></c>'
+                                + text_result))
+    try:
+        assert book._scan("Invoices") == (set(), {(1, 1): "#N/A"})
+    finally:
+        book.close()
+
+
+@pytest.mark.parametrize("chunk", [7, 50, 1 << 20])
+def test_cells_are_found_whole_however_the_xml_is_cut_into_chunks(tmp_path, monkeypatch, chunk):
+    from engine.read import grid
+
+    columns = [chr(c) for c in range(ord("C"), ord("Z") + 1)]
+    cells = b"".join(
+        (b'<c r="%s2" t="e"><f>NA()</f><v>#N/A</v></c>' if i % 3 == 0 else
+         b'<c r="%s2"><f>1+1</f><v></v></c>' if i % 3 == 1 else
+         b'<c r="%s2" t="inlineStr"><is><t>#3 of f</t></is></c>') % c.encode()
+        for i, c in enumerate(columns))
+    book = Workbook(_excel_like(tmp_path, b'<c r="B2"><v>5</v></c>' + cells))
+    monkeypatch.setattr(grid, "_CHUNK", chunk)  # chunks of a few bytes: most hold no </c>
+    try:
+        uncached, errors = book._scan("Invoices")
+    finally:
+        book.close()
+    assert errors == {(1, i + 2): "#N/A" for i in range(0, len(columns), 3)}
+    assert uncached == {(1, i + 2) for i in range(1, len(columns), 3)}
+
+
 def test_a_zip_bomb_part_is_refused_before_anything_unpacks_it(tmp_path, monkeypatch):
     from engine.read import grid
 
@@ -230,12 +264,14 @@ def _sheet_bytes(n: int) -> bytes:
 
 
 @pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
-def test_a_part_inflates_to_what_zipfile_reads(tmp_path, method):
-    from engine.read.grid import _inflated
+@pytest.mark.parametrize("chunk", [7, 1 << 20])
+def test_a_part_inflates_to_what_zipfile_reads(tmp_path, monkeypatch, method, chunk):
+    from engine.read import grid
 
-    data = _sheet_bytes(120_000)  # several chunks
+    data = _sheet_bytes(120_000 if chunk > 7 else 2000)  # several chunks
     path = _zip_with(tmp_path, data, method)
-    chunks = list(_inflated(path, "xl/worksheets/sheet1.xml"))
+    monkeypatch.setattr(grid, "_CHUNK", chunk)  # small: output held back when all is read
+    chunks = list(grid._inflated(path, "xl/worksheets/sheet1.xml"))
     assert len(chunks) > 1 and b"".join(chunks) == data
 
 
