@@ -19,10 +19,11 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-try:  # the string hash table pd.factorize picks for str values (a pandas internal)
+try:  # the hash tables pd.factorize picks for str and other objects (pandas internals)
+    from pandas._libs.hashtable import PyObjectHashTable as _ObjectHashTable
     from pandas._libs.hashtable import StringHashTable as _StringHashTable
-except ImportError:  # pragma: no cover - a pandas without it: pd.factorize
-    _StringHashTable = None
+except ImportError:  # pragma: no cover - a pandas without them: pd.factorize, a dict
+    _ObjectHashTable = _StringHashTable = None
 
 Types = tuple[np.ndarray, list[type]]  # a code per cell, the type of each code
 
@@ -36,11 +37,19 @@ class _TypeCodes(dict):
 
 
 def type_codes(values) -> Types:
-    """The exact type of each value, as small codes (cheaper to compare than type objects)."""
-    codes = _TypeCodes()
-    found = np.fromiter(map(codes.__getitem__, map(type, values)), dtype=np.int32,
-                        count=len(values))
-    return found, list(codes)
+    """The exact type of each value, as small codes (cheaper to compare than type objects),
+    numbered as first met. The types are coded on pandas' object hash table, in one call: a
+    dict looked up per value costs half as much again (≈ 0.2 s more on a million rows of 12
+    cells)."""
+    if _ObjectHashTable is None:
+        codes = _TypeCodes()
+        found = np.fromiter(map(codes.__getitem__, map(type, values)), dtype=np.intp,
+                            count=len(values))
+        return found, list(codes)
+    types = np.fromiter(map(type, values), dtype=object, count=len(values))
+    kinds, found = _ObjectHashTable(8).factorize(types, na_sentinel=-1, na_value=None,
+                                                 mask=None, ignore_na=False)
+    return found, kinds.tolist()
 
 
 def of_type(types: Types, *kinds: type) -> np.ndarray:
@@ -387,10 +396,11 @@ def _id_keys(cells: Cells, texts: np.ndarray) -> np.ndarray:
         share_equal(keys, texts)
         return keys
     joined = _ascii_keys(cells.joined())
-    keys = _none_for_empty(joined.split("\n"))
+    keys = _objects(joined.split("\n"), len(lengths))
     _, starts, stops = _line_bounds(joined, len(keys))
-    alike = np.flatnonzero(stops - starts == lengths)
-    share_equal(keys, texts, alike)
+    key_lengths = stops - starts
+    keys[key_lengths == 0] = None
+    share_equal(keys, texts, np.flatnonzero(key_lengths == lengths))
     return keys
 
 
@@ -436,7 +446,6 @@ def _typed_cell_text(values: pd.Series) -> pd.Series:
 _ACCENTS = re.compile(r"[\u0300-\u036f]")
 _NOT_KEY = re.compile(r"[^0-9A-Z]")
 _LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
-_LEADING_ZEROS_FAST = re.compile(r"0(?<![0-9]0)0*(?=[0-9])")  # the same, found from its first 0
 _NOT_NAME = re.compile(r"[^0-9A-Z ]")
 _SPACES = re.compile(r"\s+")
 # for ASCII text joined by line breaks: what _NOT_KEY drops, what _NOT_NAME makes a space
@@ -472,12 +481,39 @@ def _keys(texts: list[str], joined: str | None = None) -> np.ndarray:
     joined = "\n".join(texts) if joined is None else joined
     if not (joined.isascii() and joined.count("\n") == len(texts) - 1):
         return _objects((_key(t) or None for t in texts), len(texts))
-    return _none_for_empty(_ascii_keys(joined).split("\n"))
+    keys = _ascii_keys(joined)
+    return _none_for_empty(keys.split("\n"), keys)
 
 
 def _ascii_keys(joined: str) -> str:
     """`_key` of each line of ASCII text, lines apart."""
-    return _LEADING_ZEROS_FAST.sub("", joined.upper().translate(_DROP_NOT_KEY))
+    return _drop_leading_zeros(joined.upper().translate(_DROP_NOT_KEY))
+
+
+_ZERO = ord("0")
+
+
+def _drop_leading_zeros(text: str) -> str:
+    """`_LEADING_ZEROS.sub("", text)` of ASCII text, read off its bytes: a 0 goes when a digit
+    follows it and no digit comes before its run of 0s. A regex pays for each 0 it drops (a
+    million patient IDs such as 04901310: ≈ 0.19 s), this for the 0s it looks at (≈ 0.07 s),
+    and IDs with no 0 after a letter or line break are let through untouched (≈ 0.007 s)."""
+    chars = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    digit = (chars - _ZERO) < 10  # in bytes, whatever comes before "0" wraps round past 10
+    zero = chars == _ZERO
+    leading = zero.copy()  # a run of 0s with no digit before it
+    leading[1:] &= ~digit[:-1]
+    if not leading.any():
+        return text
+    zeros = np.flatnonzero(zero)
+    last = len(chars) - 1
+    followed = digit[np.minimum(zeros + 1, last)] & (zeros < last)
+    run_starts = np.ones(len(zeros), dtype=bool)
+    run_starts[1:] = zeros[1:] != zeros[:-1] + 1
+    drop = followed & leading[zeros[run_starts]][np.cumsum(run_starts) - 1]
+    keep = np.ones(len(chars), dtype=bool)
+    keep[zeros[drop]] = False
+    return chars[keep].tobytes().decode("ascii")
 
 
 def _names(texts: list[str], joined: str | None = None) -> np.ndarray:
@@ -490,9 +526,12 @@ def _names(texts: list[str], joined: str | None = None) -> np.ndarray:
     return _none_for_empty(list(map(str.strip, names)))
 
 
-def _none_for_empty(texts: list[str]) -> np.ndarray:
+def _none_for_empty(texts: list[str], joined: str | None = None) -> np.ndarray:
+    """The texts, None for each empty one; `joined`: the texts joined by line breaks, when made
+    (a text that has no empty line has no empty text to look for)."""
     out = _objects(texts, len(texts))
-    out[out == ""] = None
+    if joined is None or not joined or "\n" in (joined[0], joined[-1]) or "\n\n" in joined:
+        out[out == ""] = None
     return out
 
 

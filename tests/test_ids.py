@@ -179,3 +179,46 @@ def test_keys_of_texts_that_hardly_repeat_are_those_of_repeating_ones():
         expected = [re.sub(r"(?<![0-9])0+(?=[0-9])", "", v.upper().replace("-", "")) or None
                     if v is not None else None for v in values]
         assert keys(*values) == expected
+
+
+def test_leading_zeros_are_dropped_off_the_bytes_as_the_regex_drops_them():
+    import random
+
+    from engine.ids import _LEADING_ZEROS, _drop_leading_zeros
+
+    rnd = random.Random(7)
+    lines = ["", "0", "00", "000", "0A", "A0", "A00", "A01", "A001", "1001", "100", "0100",
+             "INV10000001", "04901310", "12003", "9\n0", "X0\n01"]
+    lines += ["".join(rnd.choice("00019AZ") for _ in range(rnd.randint(0, 9)))
+              for _ in range(3000)]
+    for n in (1, 2, 5):
+        for at in range(0, len(lines), n):
+            text = "\n".join(lines[at:at + n])
+            assert _drop_leading_zeros(text) == _LEADING_ZEROS.sub("", text), text
+    untouched = "\n".join(f"INV{i}0" for i in range(1, 50))  # no 0 after a letter: as it is
+    assert _drop_leading_zeros(untouched) is untouched
+
+
+def test_keys_of_texts_with_blank_lines_anywhere_are_none_there():
+    from engine.ids import _keys
+
+    for texts in (["", "a"], ["a", ""], ["a", "", "b"], [""], ["-", "a"], ["a", "b"],
+                  ["a", "--", "", "b-"]):
+        assert _keys(texts).tolist() == [t.replace("-", "").upper() or None for t in texts]
+
+
+def test_type_codes_without_pandas_hash_table_are_the_same(monkeypatch):
+    import datetime as dt
+
+    from engine import ids
+
+    class Text(str):
+        pass
+
+    values = np.empty(9, dtype=object)
+    values[:] = [1.0, "a", None, 1, Text("a"), dt.date(2026, 1, 2), "b", 2.0, None]
+    codes, kinds = ids.type_codes(values)
+    monkeypatch.setattr(ids, "_ObjectHashTable", None)
+    plain_codes, plain_kinds = ids.type_codes(values)
+    assert plain_kinds == kinds == [float, str, type(None), int, Text, dt.date]
+    assert plain_codes.tolist() == codes.tolist() == [0, 1, 2, 3, 4, 5, 1, 0, 2]

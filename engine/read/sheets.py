@@ -152,6 +152,35 @@ def _matrix(body: list[list]) -> np.ndarray:
     return pd.DataFrame(body, dtype="object").to_numpy()
 
 
+_POWERS_OF_TEN = 10 ** np.arange(1, 19, dtype=np.int64)
+
+
+def _numbered(prefix: str, numbers: np.ndarray) -> list[str]:
+    """`prefix` and each number (row numbers: ascending, none negative) as text. The texts are
+    written as bytes, a block of equally long ones at a time, and split apart: a million rows
+    cost ≈ 0.12 s rather than the 0.25 s of making each number a str and adding it on."""
+    if (not len(numbers) or "\n" in prefix or numbers[0] < 0
+            or (numbers[1:] < numbers[:-1]).any()):
+        return [prefix + n for n in map(str, numbers.tolist())]
+    head = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    blocks = []
+    start = 0
+    # numbers of d digits lie between the first at least 10^(d-1) and the first at least 10^d
+    for digits, stop in enumerate([*np.searchsorted(numbers, _POWERS_OF_TEN), len(numbers)], 1):
+        if stop > start:
+            part = numbers[start:stop]
+            left = part.astype(np.uint32 if part[-1] < 1 << 32 else np.uint64)
+            block = np.empty((len(part), len(head) + digits + 1), dtype=np.uint8)
+            block[:, :len(head)] = head
+            for at in range(len(head) + digits - 1, len(head) - 1, -1):  # last digit first
+                left, block[:, at] = np.divmod(left, 10)
+            block[:, len(head):-1] += ord("0")
+            block[:, -1] = ord("\n")
+            blocks.append(block.ravel())
+            start = stop
+    return np.concatenate(blocks)[:-1].tobytes().decode().split("\n")
+
+
 def _types(matrix: np.ndarray) -> tuple[np.ndarray, list[type]]:
     """The exact type of each cell (`type_codes`), looked up in memory order: the order calamine
     made the cells in, much faster than column by column."""
@@ -315,7 +344,7 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
     # the table's columns (those of `columns_of`) as arrays, made into one frame at the end
     out: dict[str, Any] = {
         "sheet": grid.name, "row": index.astype("int64"),
-        "source": _text([prefix + r for r in map(str, index.tolist())])}
+        "source": _text(_numbered(prefix, index.to_numpy()))}
     problems: list[_Problem] = []
     drop = np.zeros(m, dtype=bool)
     uncached_rows: dict[str, list[int]] = {}
@@ -332,7 +361,9 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
             out.update(_absent(f, m))
             continue
         header_text = str(header[cols[f.name]]).strip()
-        raw = cells[cols[f.name]].take(kept)
+        raw = cells[cols[f.name]]
+        if m < n:  # blank or totals rows skipped
+            raw = raw.take(kept)
         # a never-calculated formula's placeholder (xlsxwriter/openpyxl write 0 or nothing) is no
         # value, nor is an Excel error (#N/A): both are told as what they are, not as bad values
         stale = (np.isin(index, uncached_rows[f.name]) if f.name in uncached_rows

@@ -284,3 +284,19 @@ def test_every_read_sheet_has_the_documented_columns_in_order(sheet):
     header = [f.header for f in SHEETS[sheet]]
     table = read_sheet(Grid(sheet, [header, ["x"] * len(header)]), sheet, Settings(), "t.xlsx").table
     assert list(table.columns) == columns_of(sheet)
+
+
+@pytest.mark.parametrize(("prefix", "numbers"), [
+    ("Invoices row ", [2, 3, 9, 10, 11, 99, 100, 101, 1048576]),  # every length of number
+    ("Facturación row ", [0, 5, 123456789012, 4294967296, 9223372036854775807]),
+    ("Invoices row ", []),
+    ("Invoices row ", [7, 3, 12]),  # not ascending: made one by one
+    ("Two\nlines ", [1, 2]),  # a line break in the name: made one by one
+])
+def test_numbered_texts_are_the_prefix_and_each_number(prefix, numbers):
+    import numpy as np
+
+    from engine.read.sheets import _numbered
+
+    assert _numbered(prefix, np.array(numbers, dtype=np.int64)) == [
+        f"{prefix}{n}" for n in numbers]
