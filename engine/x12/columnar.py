@@ -6,8 +6,11 @@ service line a segment belongs to follows from where the segments that open and 
 (a claim runs from its CLP to the next CLP, LX, PLB, SE or envelope; a line from its SVC to the
 next SVC or the end of its claim), so for such a file the claim, line and adjustment tables are
 built with array operations, each distinct segment text (payer files repeat most of theirs)
-parsed once. The envelopes and transaction headers — a few segments per transaction — still go
-through the state machine, which thereby keeps the only say on them.
+parsed once. The segments are taken from the tokenizer one kind at a time, and what is worked
+out per distinct text (a date's validity, a patient's name) is spread to the segments by row
+number rather than repeated per segment; the kinds whose texts hardly repeat (CLP, NM1) are
+split without numbering them. The envelopes and transaction headers — a few segments per
+transaction — still go through the state machine, which thereby keeps the only say on them.
 
 Whether a file qualifies is decided first, and conservatively: if any claim-level segment is one
 the state machine would report (an unreadable amount or date, a CLP without its number or status,
@@ -19,14 +22,12 @@ code path. Both ways give the same tables; tests/x12/test_columnar.py reads file
 from __future__ import annotations
 
 from dataclasses import dataclass
-from operator import itemgetter
 
 import numpy as np
 import pandas as pd
 
 from engine.x12.tokenize import Delimiters, Tokens
 from engine.x12.values import (
-    BLANKS,
     CLAIM_DATES,
     LINE_DATES,
     REMARK_ELEMENTS,
@@ -51,6 +52,8 @@ _KINDS = {"ST": _ST, "SE": _SE, "ISA": _ENVELOPE, "GE": _ENVELOPE, "IEA": _ENVEL
           "TA1": _ENVELOPE, "GS": _GS, "LX": _LX, "PLB": _PLB, "CLP": _CLP, "SVC": _SVC,
           "CAS": _CAS, "DTM": _DTM, "NM1": _NM1, "AMT": _AMT, "REF": _REF, "LQ": _LQ,
           "MOA": _MOA, "MIA": _MIA, "TRN": _HEADER, "N1": _HEADER}
+# the kinds whose texts hardly repeat in a file (a claim's own): split without numbering them
+_UNREPEATED = (_CLP, _NM1)
 # the segments the state machine hands to a claim's handlers while a claim is open
 _CLAIM_KINDS = (_SVC, _CAS, _DTM, _NM1, _AMT, _REF, _LQ, _MOA, _MIA)
 # what the state machine still reads while a claim is open (everything else there it skips)
@@ -110,25 +113,47 @@ def _blank_is_none(texts: np.ndarray) -> np.ndarray:
     return out
 
 
-@dataclass
 class _Segments:
-    """The file's distinct segment texts (tokenize's `texts` and `codes`) and their kinds."""
+    """The file's segments by kind: the element lists of one kind at a time (each distinct
+    text split once, but for the kinds whose texts hardly repeat), and each position's row
+    among them."""
 
-    texts: np.ndarray  # the distinct element lists (objects)
-    code: np.ndarray  # segment position → distinct text
-    kind_of: np.ndarray  # distinct text → kind
+    def __init__(self, tokens: Tokens, kind: np.ndarray):
+        self.tokens = tokens
+        self.kind = kind
+        self.kinds: dict[int, tuple[np.ndarray, list[list[str]]]] = {}
+        self.tables: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def of_kind(self, kind: int) -> tuple[np.ndarray, list[list[str]]]:
-        """The element lists of `kind`, and for each distinct text its place among them."""
-        which = np.flatnonzero(self.kind_of == kind)
-        local = np.full(len(self.texts), -1, dtype=np.intp)
-        local[which] = np.arange(len(which))
-        return local, self.texts[which].tolist()
+        """The element lists of `kind`, and for each position its row among them (-1 for the
+        positions of other kinds)."""
+        if kind not in self.kinds:
+            at = np.flatnonzero(self.kind == kind)
+            rows, which = self.tokens.rows(at, distinct=kind not in _UNREPEATED)
+            row = np.full(len(self.kind), -1, dtype=np.intp)
+            row[at] = which
+            self.kinds[kind] = row, rows
+        return self.kinds[kind]
+
+    def table(self, kind: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """`of_kind` with the lists as an `element_grid` (a row each): values worked out once
+        per row are spread to positions by the row numbers."""
+        if (kind, width) not in self.tables:
+            row, rows = self.of_kind(kind)
+            self.tables[kind, width] = row, element_grid(rows, width)
+        return self.tables[kind, width]
 
     def grid(self, kind: int, at: np.ndarray, width: int) -> np.ndarray:
         """`element_grid` of the segments at positions `at`, all of `kind`."""
-        local, rows = self.of_kind(kind)
-        return element_grid(rows, width, local[self.code[at]])
+        row, rows = self.of_kind(kind)
+        take = row[at]
+        if len(take) == len(rows) and (take == np.arange(len(take))).all():
+            take = None  # each text once, in order (claims): no copy of the grid
+        return element_grid(rows, width, take)
+
+    def at(self, positions: np.ndarray) -> list[list[str]]:
+        """The element lists of the segments at `positions` (a few), in order."""
+        return self.tokens.at(positions)
 
 
 @dataclass
@@ -193,18 +218,14 @@ def read_claims(tokens: Tokens, name: str, tx_base: int, claim_base: int, line_b
 
 def plan(tokens: Tokens) -> Plan | None:
     """Where the claims of `tokens` stand, or None when the file is read segment by segment."""
-    segs = tokens.segments
-    n = len(segs)
-    if (n < max(MIN_SEGMENTS, 1) or tokens.delimiters.count(tokens.delimiters[0]) != n
-            or tokens.numbers[-1] != n):
+    n, delims = tokens.count, tokens.shared_delimiters()
+    if n < max(MIN_SEGMENTS, 1) or delims is None:
         return None
-    code, texts = tokens.codes, tokens.texts
-    sid, sids = pd.factorize(np.fromiter(map(itemgetter(0), texts), dtype=object,
-                                         count=len(texts)))
-    kind_of = np.array([_KINDS.get(s, _OTHER) for s in sids], dtype=np.int8)[sid]
-    if any(element(t, 1) not in ("835", "") for t in texts[kind_of == _ST]):
+    ids, names = tokens.segment_ids()
+    kind = np.array([_KINDS.get(name, _OTHER) for name in names], dtype=np.int8)[ids]
+    segments = _Segments(tokens, kind)
+    if any(element(t, 1) not in ("835", "") for t in segments.of_kind(_ST)[1]):
         return None  # a transaction that is not an 835: skipped and reported there
-    kind = kind_of[code]
 
     st = kind == _ST
     tx_event = st | (kind == _SE) | (kind == _ENVELOPE)
@@ -234,10 +255,10 @@ def plan(tokens: Tokens) -> Plan | None:
     by_columns = claim_start | (in_claim & np.isin(kind, _CLAIM_KINDS))
     skipped = in_claim & ~by_columns & ~np.isin(kind, _CLOSING_KINDS)
     return Plan(header=np.flatnonzero(~by_columns & ~skipped),
-                segments=_Segments(texts, code, kind_of), kind=kind, claim_start=claim_start,
+                segments=segments, kind=kind, claim_start=claim_start,
                 claim_no=claim_no, in_claim=in_claim, line_start=line_start,
                 line_no=np.cumsum(line_start) - 1, in_line=in_line, tx_no=tx_no,
-                delims=tokens.delimiters[0])
+                delims=delims)
 
 
 class _Tables:
@@ -304,50 +325,52 @@ class _Tables:
         """The first NM1*QC of each claim names its patient."""
         p = self.p
         at = self.positions(_NM1, p.in_claim)
-        local, rows = p.segments.of_kind(_NM1)
-        named = object_grid([_patient(seg) for seg in rows], 3)
-        named[:, 1] = self.shared(named[:, 1])
-        named = named[local[p.segments.code[at]]]
-        qc = named[:, 0].astype(bool)
-        at, named = at[qc], named[qc]
-        if np.equal(named[:, 1], None).any():
+        nm1_row, grid = p.segments.table(_NM1, 10)
+        qc = np.flatnonzero(grid[:, 1] == "QC")
+        name, nameless = _names(grid[qc, 3], grid[qc, 4])
+        patient_id = _blank_is_none(grid[qc, 9])
+        row = np.full(len(grid), -1, dtype=np.intp)  # an NM1 row → its QC row
+        row[qc] = np.arange(len(qc))
+        row = row[nm1_row[at]]
+        at, row = at[row >= 0], row[row >= 0]
+        if nameless[row].any():
             raise _NotClean  # a nameless QC leaves the claim open to the next one
+        name = self.shared(name)
         claim = p.claim_no[at]
         keep = _firsts(claim)
-        claims["patient"][claim[keep]] = named[keep, 1]
-        claims["patient_id"][claim[keep]] = named[keep, 2]
+        claims["patient"][claim[keep]] = name[row[keep]]
+        claims["patient_id"][claim[keep]] = patient_id[row[keep]]
 
     def claim_dates(self, claims: dict) -> None:
         """Statement and received dates: a claim's last DTM of each kind (a blank one clears)."""
         p = self.p
-        at, qualifier, date = self.dates(p.in_claim & ~p.in_line, tuple(CLAIM_DATES))
+        at, row, qualifier, date = self.dates(p.in_claim & ~p.in_line, tuple(CLAIM_DATES))
         for q, column in CLAIM_DATES.items():
-            mine = qualifier == q
+            mine = (qualifier == q)[row]
             claim = p.claim_no[at[mine]]
             keep = _lasts(claim)
-            claims[column][claim[keep]] = date[mine][keep]
+            claims[column][claim[keep]] = date[row[mine][keep]]
 
     def dates(self, where: np.ndarray, read: tuple[str, ...]) -> tuple[np.ndarray, ...]:
-        """DTM positions in `where`, their qualifiers and dates (None when blank); those with a
-        qualifier in `read` must hold a date or nothing."""
+        """DTM positions in `where`, the row of each among the distinct DTM texts, and their
+        qualifiers and dates (None when blank) by row; those with a qualifier in `read` must
+        hold a date or nothing."""
         p = self.p
         at = self.positions(_DTM, where)
-        grid = p.segments.grid(_DTM, at, 3)
+        row, grid = p.segments.table(_DTM, 3)
+        row = row[at]
         qualifier, token = grid[:, 1], grid[:, 2]
-        codes, uniques = pd.factorize(token)
-        ok = np.array([valid_date(t) for t in uniques] + [False], dtype=bool)[codes]  # -1: none
-        if (np.isin(qualifier, read) & ~ok & (token != "")).any():
+        ok = np.fromiter(map(valid_date, token), dtype=bool, count=len(token))
+        if (np.isin(qualifier, read) & ~ok & (token != ""))[row].any():
             raise _NotClean
-        return at, qualifier, np.where(ok, token, None)
+        return at, row, qualifier, np.where(ok, token, None)
 
     def remarks(self, claims: dict) -> None:
         """MOA / MIA remark codes, joined by ":" in the order they come."""
         p = self.p
         at = np.flatnonzero(np.isin(p.kind, (_MOA, _MIA)) & p.in_claim)
-        segs, code = p.segments.texts, p.segments.code
         remarks = claims["remark_codes"]
-        for position in at.tolist():
-            seg = segs[code[position]]
+        for position, seg in zip(at.tolist(), p.segments.at(at)):
             codes = [element(seg, i) for i in REMARK_ELEMENTS[seg[0]] if element(seg, i)]
             if codes:
                 claim = p.claim_no[position]
@@ -358,11 +381,11 @@ class _Tables:
     # -- service lines -------------------------------------------------------------------------
     def lines(self, claim_numbers: np.ndarray) -> dict:
         p, at = self.p, self.lines_at
-        local, rows = p.segments.of_kind(_SVC)
+        row, rows = p.segments.of_kind(_SVC)
         parsed = object_grid([self.service(seg) for seg in rows], 13)
         for i in (9, 11):  # revenue code, original procedure
             parsed[:, i] = self.shared(parsed[:, i])
-        parsed = parsed[local[p.segments.code[at]]]
+        parsed = parsed[row[at]]
         if not parsed[:, 12].astype(bool).all():
             raise _NotClean
         n = len(at)
@@ -402,35 +425,41 @@ class _Tables:
     def line_details(self, lines: dict) -> None:
         """A line's first 472/150 date, first REF*6R, last AMT*B6 and its LQ*HE remarks."""
         p = self.p
-        at, qualifier, date = self.dates(p.in_line, LINE_DATES)
-        mine = np.isin(qualifier, LINE_DATES) & np.not_equal(date, None)
+        at, row, qualifier, date = self.dates(p.in_line, LINE_DATES)
+        mine = (np.isin(qualifier, LINE_DATES) & np.not_equal(date, None))[row]
         line = p.line_no[at[mine]]
         keep = _firsts(line)
-        lines["service_date"][line[keep]] = date[mine][keep]
+        lines["service_date"][line[keep]] = date[row[mine][keep]]
 
         at = self.positions(_REF, p.in_line)
-        grid = p.segments.grid(_REF, at, 3)
-        mine = (grid[:, 1] == "6R") & (grid[:, 2] != "")
+        row, grid = p.segments.table(_REF, 3)
+        row = row[at]
+        mine = ((grid[:, 1] == "6R") & (grid[:, 2] != ""))[row]
         line = p.line_no[at[mine]]
         keep = _firsts(line)
-        lines["line_control"][line[keep]] = grid[mine, 2][keep]
+        lines["line_control"][line[keep]] = grid[row[mine][keep], 2]
 
         at = self.positions(_AMT, p.in_line)
-        grid = p.segments.grid(_AMT, at, 3)
-        mine = grid[:, 1] == "B6"
-        value, ok = _amounts(grid[mine, 2])
-        blank = grid[mine, 2] == ""
-        if not (ok | blank).all():
+        row, grid = p.segments.table(_AMT, 3)
+        row = row[at]
+        b6 = np.flatnonzero(grid[:, 1] == "B6")
+        value, ok = _amounts(grid[b6, 2])
+        b6_row = np.full(len(grid), -1, dtype=np.intp)  # an AMT row → its B6 row
+        b6_row[b6] = np.arange(len(b6))
+        row = b6_row[row]
+        mine = row >= 0
+        row = row[mine]
+        if (~ok & (grid[b6, 2] != ""))[row].any():
             raise _NotClean
         line = p.line_no[at[mine]]
         keep = _lasts(line)
+        row = row[keep]
         allowed = lines["allowed_cents"]
-        allowed[line[keep]] = np.where(ok[keep], value[keep].astype(object), None)
+        allowed[line[keep]] = np.where(ok[row], value[row].astype(object), None)
 
-        segs, code = p.segments.texts, p.segments.code
         remarks = lines["remark_codes"]
-        for position in self.positions(_LQ, p.in_line).tolist():
-            seg = segs[code[position]]
+        at = self.positions(_LQ, p.in_line)
+        for position, seg in zip(at.tolist(), p.segments.at(at)):
             if element(seg, 1) == "HE" and element(seg, 2):
                 line = p.line_no[position]
                 existing = remarks[line]
@@ -441,7 +470,7 @@ class _Tables:
     def adjustments(self) -> dict:
         p = self.p
         at = self.positions(_CAS, p.in_claim)
-        local, rows = p.segments.of_kind(_CAS)
+        row, rows = p.segments.of_kind(_CAS)
         parsed = [_adjustments(seg) for seg in rows]
         if any(a is None for a in parsed):
             raise _NotClean
@@ -449,7 +478,7 @@ class _Tables:
         offsets = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.intp)
         flat = object_grid([adj for a in parsed for adj in a], 4)
         flat[:, 0], flat[:, 1] = self.shared(flat[:, 0]), self.shared(flat[:, 1])
-        which = local[p.segments.code[at]]
+        which = row[at]
         per = counts[which]
         owner = np.repeat(np.arange(len(at)), per)
         within = np.arange(int(per.sum())) - np.repeat(np.cumsum(per) - per, per)
@@ -470,14 +499,16 @@ class _Tables:
         }
 
 
-def _patient(seg: list[str]) -> tuple[bool, str | None, str | None]:
-    """NM1 → is it the patient (QC), "Last, First" (None without either), the patient ID."""
-    if len(seg) < 10:
-        seg = seg + BLANKS
-    if seg[1] != "QC":
-        return False, None, None
-    last, first = seg[3], seg[4]
-    return True, f"{last}, {first}" if last and first else (last or first or None), seg[9] or None
+def _names(last: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """NM1*QC names: "Last, First", or whichever of the two there is (None without either);
+    and which have neither."""
+    names = np.fromiter(map(", ".join, zip(last, first)), dtype=object, count=len(last))
+    has_last, has_first = last != "", first != ""
+    one = np.flatnonzero(~(has_last & has_first))
+    names[one] = np.where(has_last[one], last[one], first[one])
+    nameless = ~has_last & ~has_first
+    names[nameless] = None
+    return names, nameless
 
 
 def _adjustments(seg: list[str]) -> list[tuple] | None:

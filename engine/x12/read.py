@@ -185,14 +185,17 @@ class _Columns:
         if not any(self.parts):
             self.add([])
         out = {}
+        # as floats: pandas would look at each cell of a blank object column it makes itself
+        blank = np.full(self.n, np.nan)
         for c, part in zip(self.columns, self.parts):
-            if not part:  # a key column, for `add_keys`
+            if not part:  # a key column: a stand-in until `add_keys` fills it
+                out[c] = blank
                 continue
             if isinstance(part[0], tuple):
                 data, missing = _joined([p[0] for p in part]), _joined([p[1] for p in part])
                 out[c] = pd.arrays.IntegerArray(data, missing)
             elif part[0].dtype == object:
-                out[c] = _texts(_joined(part))
+                out[c] = _texts(_joined(part), owned=len(part) > 1)
             else:
                 out[c] = _joined(part)
             part.clear()  # each column's batches go as soon as it is joined
@@ -240,8 +243,9 @@ def _joined(arrays: list[np.ndarray]) -> np.ndarray:
     return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
 
-def _texts(col: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """Text cells (str or None) as a str array; `col` is overwritten.
+def _texts(col: np.ndarray, owned: bool = False) -> pd.api.extensions.ExtensionArray:
+    """Text cells (str or None) as a str array, as `pd.array` makes it but with no copy of an
+    `owned` `col` (one no other table or column holds); `col` is overwritten.
 
     `pd.array` converts each blank on its own at a cost many times that of a text, so a
     column that looks mostly blank has its blanks marked in one vectorised pass instead (the
@@ -253,7 +257,7 @@ def _texts(col: np.ndarray) -> pd.api.extensions.ExtensionArray:
             return pd.arrays.StringArray(col, dtype=_STR)
         except (TypeError, ValueError):  # not all text, or a pandas without this signature
             pass
-    return pd.array(col, dtype=_STR)
+    return _STR.construct_array_type()._from_sequence(col, dtype=_STR, copy=not owned)
 
 
 def _floats(col: np.ndarray) -> np.ndarray:
@@ -657,7 +661,7 @@ class _Reader:
     def run(self, tokens: Tokens) -> None:
         """Read `tokenize(data, strip_elements=True)` (the handlers expect stripped elements)."""
         for number, message in tokens.problems:
-            severity = "high" if not tokens.segments else "low"
+            severity = "high" if not tokens.count else "low"
             self.problem(number, "", message, severity)
         saw_st = False
         # the segments of a claim, found with one look-up rather than a chain of tests (a local:
@@ -665,16 +669,14 @@ class _Reader:
         in_claim = {"CAS": self.cas, "SVC": self.svc, "NM1": self.nm1, "DTM": self.dtm,
                     "REF": self.ref, "AMT": self.amt, "LQ": self.lq, "MOA": self.moa,
                     "MIA": self.moa}.get
-        segments, numbers, delimiters = tokens.segments, tokens.numbers, tokens.delimiters
         by_columns = read_claims(tokens, self.name, len(self.transactions),
                                  self.claim_table.n + len(self.claims),
                                  self.line_table.n + len(self.lines), self.shared)
         if by_columns is not None:
             self.flush()  # the rows read before go first, as numbered
-            header = by_columns.header.tolist()
-            segments = [segments[i] for i in header]
-            numbers = [numbers[i] for i in header]
-            delimiters = [delimiters[i] for i in header]
+            segments, numbers, delimiters = tokens.take(by_columns.header)
+        else:
+            segments, numbers, delimiters = tokens.segments, tokens.numbers, tokens.delimiters
         for seg, number, delims in zip(segments, numbers, delimiters):
             sid = seg[0]
             try:
@@ -734,13 +736,13 @@ class _Reader:
                 self.problem(number, sid[:3], f"{sid[:3]} segment could not be read; it was "
                                               "skipped", "high" if sid == "CLP" else "low")
         if self.tx is not None:
-            self.close_tx(tokens.numbers[-1] if tokens.numbers else None, truncated=True)
+            self.close_tx(tokens.count or None, truncated=True)
         if by_columns is not None:
             by_columns.take_transactions(self.transactions)
             self.claim_table.add_columns(by_columns.claims)
             self.line_table.add_columns(by_columns.lines)
             self.adjustment_table.add_columns(by_columns.adjustments)
-        if not saw_st and tokens.segments:
+        if not saw_st and tokens.count:
             self.problem(None, "", "this is not an X12 835 file: it has no ST*835 transaction",
                          "high")
 

@@ -13,19 +13,30 @@ splitting itself. A payer file repeats most of its segments verbatim (adjustment
 service lines), so the segment texts are numbered first (`Tokens.codes`) and each distinct one is
 split once (`Tokens.texts`); its repeats share the list. Whitespace is trimmed element by element
 only when a scan of the text finds some that could sit at the edge of one: most files have none
-after their header, and one scan costs far less than stripping every element. Nothing here raises
-on bad input: a file that is not X12 at all comes back with no segments and one problem.
+after their header, and one scan costs far less than stripping every element. Likewise, in ASCII
+text only the segments with whitespace at an edge are trimmed, found from where the whitespace is.
+
+A plainly written file — one interchange of ASCII text with no whitespace next to a separator,
+as most payer files are — is not split further up front: it is kept as its segment texts and
+split as a reader asks, one kind of segment at a time (`Tokens.rows`), with each segment's ID
+read from its first bytes. A reader by kind then has the texts that hardly repeat (a claim's CLP
+and patient, most of a payer file's distinct texts) split without numbering them first, and
+never needs a list, or a number, per segment. Nothing here raises on bad input: a file that is not X12 at all
+comes back with no segments and one problem.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import sys
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import compress, repeat
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import as_strided
 
 from engine.read.memory import paused_gc
 
@@ -58,14 +69,170 @@ class Tokens:
     Segments with the same text share one list: treat them as read-only. `texts` holds each of
     those lists once and `codes[i]` says which is segment i's (`segments[i] is
     texts[codes[i]]`), so a reader can work once per distinct text.
+
+    A plainly written file (see `_Plain`) is split only as far as it is asked: `segment_ids`,
+    `rows` and `take` give what a reader working by kind of segment needs without a list or a
+    number per segment, and `texts`, `codes`, `segments`, `numbers` and `delimiters` are made
+    when first asked for.
     """
 
-    segments: list[list[str]] = field(default_factory=list)
-    texts: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
-    codes: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.intp))
-    numbers: list[int] = field(default_factory=list)
-    delimiters: list[Delimiters] = field(default_factory=list)
     problems: list[tuple[int | None, str]] = field(default_factory=list)
+    _numbers: list[int] | None = field(default_factory=list, repr=False)
+    _delimiters: list[Delimiters] | None = field(default_factory=list, repr=False)
+    _texts: np.ndarray | None = field(default_factory=lambda: np.empty(0, dtype=object),
+                                      repr=False)
+    _codes: np.ndarray | None = field(default_factory=lambda: np.empty(0, dtype=np.intp),
+                                      repr=False)
+    _segments: list[list[str]] | None = field(default=None, repr=False)
+    _plain: _Plain | None = field(default=None, repr=False)
+
+    @property
+    def texts(self) -> np.ndarray:
+        if self._texts is None:
+            self._texts, self._codes = self._plain.texts_and_codes()
+        return self._texts
+
+    @property
+    def codes(self) -> np.ndarray:
+        if self._codes is None:
+            self._texts, self._codes = self._plain.texts_and_codes()
+        return self._codes
+
+    @property
+    def segments(self) -> list[list[str]]:
+        if self._segments is None:
+            self._segments = self.texts[self.codes].tolist()
+        return self._segments
+
+    @property
+    def numbers(self) -> list[int]:
+        if self._numbers is None:
+            self._numbers = list(range(1, self.count + 1))
+        return self._numbers
+
+    @property
+    def delimiters(self) -> list[Delimiters]:
+        if self._delimiters is None:
+            self._delimiters = [self._plain.delims] * self.count
+        return self._delimiters
+
+    @property
+    def count(self) -> int:
+        """How many segments there are."""
+        return len(self._plain.raws) if self._plain is not None else len(self._numbers)
+
+    def shared_delimiters(self) -> Delimiters | None:
+        """The separators of all segments when they share one set and are numbered from 1
+        without a gap, else None."""
+        if self._plain is not None:
+            return self._plain.delims
+        n = len(self.numbers)
+        if n and self.delimiters.count(self.delimiters[0]) == n and self.numbers[-1] == n:
+            return self.delimiters[0]
+        return None
+
+    def segment_ids(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each segment's ID as a number, and the IDs those numbers stand for (`ids[i]` is
+        `segments[i][0]` as `names[ids[i]]`)."""
+        if self._plain is not None:
+            return self._plain.segment_ids()
+        texts = self.texts
+        ids, names = pd.factorize(np.fromiter(map(itemgetter(0), texts), dtype=object,
+                                              count=len(texts)))
+        return ids[self.codes], names
+
+    def rows(self, positions: np.ndarray, distinct: bool = True) -> tuple[list, np.ndarray]:
+        """The element lists of the segments at `positions` and, for each position, which of
+        them is its. `distinct`: equal texts are one list; otherwise there may be a list per
+        position (one each, in order, for a plain file), which costs less for a kind of segment
+        whose texts hardly repeat."""
+        if self._plain is not None:
+            return self._plain.rows(positions, distinct)
+        codes = self.codes[positions]
+        if not distinct:
+            return self.texts[codes].tolist(), np.arange(len(codes))
+        which, uniques = pd.factorize(codes)
+        return self.texts[uniques].tolist(), which
+
+    def at(self, positions: np.ndarray) -> list[list[str]]:
+        """The element lists of the segments at `positions`, in order."""
+        return self.rows(positions, distinct=False)[0]
+
+    def take(self, positions: np.ndarray) -> tuple[list[list[str]], list[int],
+                                                   list[Delimiters]]:
+        """The segments at `positions` with their numbers and delimiters, in order."""
+        if self._plain is not None:
+            return (self.at(positions), (positions + 1).tolist(),
+                    [self._plain.delims] * len(positions))
+        segments, positions = self.at(positions), positions.tolist()
+        return (segments, [self.numbers[i] for i in positions],
+                [self.delimiters[i] for i in positions])
+
+
+@dataclass
+class _Plain:
+    """A file that is one interchange of ASCII text with no whitespace inside its segments
+    next to a separator, kept as its segment texts (`raws`, trimmed) and where each starts and
+    ends in its bytes (`data`).
+
+    Such a file's element lists are its segment texts split at the element separator, but for
+    the first segment, whose padded header fields are trimmed. A reader by kind of segment asks
+    for the lists of one kind at a time, and can have the texts that hardly repeat (claims,
+    patients) split without first numbering them. The segment IDs are read from the first four
+    bytes of each segment, a number each, rather than from split texts.
+    """
+
+    raws: np.ndarray
+    data: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    delims: Delimiters
+    strip_elements: bool
+
+    def texts_and_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        return _texts_and_codes(self.raws, self.delims, False, self.strip_elements)
+
+    def rows(self, positions: np.ndarray, distinct: bool) -> tuple[list, np.ndarray]:
+        element = self.delims.element
+        raws = self.raws[positions]
+        if distinct:
+            which, raws = pd.factorize(raws)
+        else:
+            which = np.arange(len(raws))
+        rows = [raw.split(element) for raw in raws]
+        first = np.flatnonzero(positions == 0)
+        if len(first):  # the header segment, trimmed: its own list
+            parts = self.raws[0].split(element)
+            _trim(parts, _strip_chars(self.delims), self.strip_elements)
+            if distinct:
+                which[first] = len(rows)
+                rows.append(parts)
+            else:
+                for i in first.tolist():
+                    rows[i] = parts
+        return rows, which
+
+    def segment_ids(self) -> tuple[np.ndarray, np.ndarray]:
+        separator = ord(self.delims.element)
+        # each segment's first four bytes as one number, read through a sliding window
+        short = self.ends - self.starts < 4
+        keys = np.zeros(len(self.raws), dtype=np.uint32)
+        if not short.all():
+            window = as_strided(self.data, shape=(len(self.data) - 3, 4), strides=(1, 1))
+            keys[~short] = window[self.starts[~short]].view(np.uint32).ravel()
+        ids, uniques = pd.factorize(keys)
+        names = np.empty(len(uniques), dtype=object)
+        for i, key in enumerate(uniques.tolist()):
+            head = key.to_bytes(4, sys.byteorder)
+            end = head.find(separator)
+            names[i] = head[:end].decode("ascii") if end >= 0 else None
+        # an ID of four characters or more, or a segment of fewer: read from its text
+        exact = np.flatnonzero(short | np.equal(names, None)[ids])
+        if len(exact):
+            named = names[ids]
+            named[exact] = [raw.split(self.delims.element, 1)[0] for raw in self.raws[exact]]
+            ids, names = pd.factorize(named)
+        return ids, names
 
 
 def decode(data: bytes | str) -> str:
@@ -183,63 +350,189 @@ def _loose_pattern(delims: Delimiters) -> re.Pattern[str]:
     return re.compile(rf"\s{element}|{element}\s|[^\S{re.escape(_kept_spaces(delims))}]")
 
 
-def _loose_whitespace(chunk: str, start: int, delims: Delimiters) -> bool:
+def _loose_whitespace(chunk: str, start: int, delims: Delimiters,
+                      spaces: dict[str, np.ndarray] | None = None,
+                      data: np.ndarray | None = None) -> bool:
     """Could splitting leave whitespace at the edge of a segment ID or element after `start`?
 
     Yes when whitespace touches an element separator, or when there is whitespace that trimming
     a segment keeps (Unicode or control spaces, a whitespace component separator). It may say
-    yes more often than needed, never less. ASCII text is checked with substring searches,
-    which cost less than the split itself; a regular expression would cost several times more.
+    yes more often than needed, never less. ASCII text (`data`: its bytes, `spaces`: where each
+    ASCII space is) is checked around the spaces it holds; a regular expression, or a search
+    for each space and separator pair, would cost several times more.
     """
-    if not chunk.isascii():
+    if data is None:
         return _loose_pattern(delims).search(chunk, start) is not None
-    element = delims.element
+    element = ord(delims.element)
     kept = _kept_spaces(delims)
-    for space in _ASCII_SPACES:
-        if space == element or space not in chunk:
+    for space, at in spaces.items():
+        if space == delims.element:
             continue
         if space not in kept:
             return True
-        # the first few occurrences by their neighbours (the line breaks of a file that has
-        # them only after its header), then the rest by searching for the pairs
-        at = chunk.find(space, start)
-        for _ in range(16):
-            if at < 0:
-                break
-            if chunk[at - 1] == element or chunk[at + 1:at + 2] == element:
-                return True
-            at = chunk.find(space, at + 1)
-        else:
-            if (chunk.find(element + space, at - 1) >= 0
-                    or chunk.find(space + element, at) >= 0):
-                return True
+        at = at[at >= start]
+        after = at[at + 1 < len(data)] + 1
+        if (data[at - 1] == element).any() or (data[after] == element).any():
+            return True
     return False
 
 
-def _split(chunk: str, delims: Delimiters, first_number: int, out: Tokens,
-           strip_elements: bool) -> int:
-    strip_chars = _strip_chars(delims)
-    raws = chunk.split(delims.terminator)
-    # the first segment (an ISA pads its fields) is always trimmed one by one
-    loose = _loose_whitespace(chunk, len(raws[0]) + 1, delims)
-    raws = list(filter(None, map(str.strip, raws, repeat(strip_chars))))
-    codes, distinct = pd.factorize(np.array(raws, dtype=object))
+def _spaces(data: np.ndarray) -> dict[str, np.ndarray]:
+    """Where each ASCII space is in a chunk's bytes (`data`), all found in one pass: a search
+    per space would read the chunk once for each."""
+    at = np.flatnonzero(data <= ord(" "))  # every ASCII space is a control character or " "
+    found = data[at]
+    return {chr(c): at[found == c] for c in np.unique(found).tolist()
+            if chr(c) in _ASCII_SPACES}
+
+
+@functools.lru_cache(maxsize=64)
+def _edge_table(strip_chars: str) -> np.ndarray:
+    """Which bytes `str.strip(strip_chars)` takes off the edges of a segment."""
+    table = np.zeros(256, dtype=bool)
+    table[[ord(c) for c in strip_chars]] = True
+    return table
+
+
+def _pieces(raws: list[str], data: np.ndarray, spaces: dict[str, np.ndarray], terminator: str,
+            strip_chars: str) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+    """The pieces of a split ASCII chunk (`data`: its bytes, `spaces`: where its spaces are)
+    trimmed of whitespace, the blank ones dropped; with where each starts and ends in `data`.
+    None for whitespace runs too long to step over a byte at a time.
+
+    Only the pieces with whitespace at an edge are trimmed, found from where the whitespace
+    is: most files have line breaks after a few envelope segments at most, and trimming every
+    piece costs more than splitting.
+    """
+    term = ord(terminator)
+    ends = np.flatnonzero(data == term)
+    if len(ends) != len(raws) - 1:  # pragma: no cover - an ASCII terminator is one byte
+        return None
+    starts = np.concatenate(([0], ends + 1))
+    ends = np.append(ends, len(data))
+    at = [where for space, where in spaces.items() if space in strip_chars]
+    at = np.concatenate(at) if at else np.zeros(0, dtype=np.intp)
+    last = len(data) - 1
+    edge = (at == 0) | (at == last) | (data[np.maximum(at - 1, 0)] == term) | (
+        data[np.minimum(at + 1, last)] == term)
+    ragged = np.unique(np.searchsorted(ends[:-1], at[edge]))  # the pieces they are in
+    if len(ragged) > len(raws) // 8:  # a line break after every segment: trim them all
+        ragged = np.arange(len(raws))
+    trimmed = _stepped(starts[ragged], ends[ragged], data, _edge_table(strip_chars))
+    if trimmed is None:
+        return None
+    starts[ragged], ends[ragged] = trimmed
+    if len(ragged) == len(raws):
+        raws = list(map(str.strip, raws, repeat(strip_chars)))
+    else:
+        for i in ragged.tolist():
+            raws[i] = raws[i].strip(strip_chars)
+    kept = starts < ends
+    if not kept.all():
+        drop = np.flatnonzero(~kept)
+        if len(drop) > 16:
+            raws = list(compress(raws, kept))
+        else:
+            for i in reversed(drop.tolist()):
+                del raws[i]
+        starts, ends = starts[kept], ends[kept]
+    return raws, starts, ends
+
+
+def _stepped(starts: np.ndarray, ends: np.ndarray, data: np.ndarray,
+             edges: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """`starts` and `ends` moved inwards past the bytes that are `edges`, a byte a step (None
+    after sixteen steps)."""
+    last = max(len(data) - 1, 0)
+    for step in range(17):  # leading whitespace
+        if step == 16:
+            return None
+        moving = (starts < ends) & edges[data[np.minimum(starts, last)]]
+        if not moving.any():
+            break
+        starts += moving
+    for step in range(17):  # trailing whitespace
+        if step == 16:
+            return None
+        moving = (starts < ends) & edges[data[np.maximum(ends - 1, 0)]]
+        if not moving.any():
+            break
+        ends -= moving
+    return starts, ends
+
+
+def _trim(parts: list[str], strip_chars: str, strip_elements: bool) -> None:
+    parts[0] = parts[0].strip(strip_chars)
+    if strip_elements:
+        parts[1:] = [p.strip() for p in parts[1:]]
+
+
+def _texts_and_codes(raws: list[str] | np.ndarray, delims: Delimiters, loose: bool,
+                     strip_elements: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct segment text split once (`Tokens.texts`), and which is each segment's."""
+    codes, distinct = pd.factorize(np.asarray(raws, dtype=object))
     element = delims.element
     texts = [raw.split(element) for raw in distinct]
     if len(codes):  # the first is trimmed on its own: its own list, not a repeat's
         texts.append(texts[codes[0]][:])
         codes[0] = len(texts) - 1
+    strip_chars = _strip_chars(delims)
     for parts in texts if loose else texts[-1:]:
-        parts[0] = parts[0].strip(strip_chars)
-        if strip_elements:
-            parts[1:] = [p.strip() for p in parts[1:]]
-    texts = np.fromiter(texts, dtype=object, count=len(texts))
-    out.segments.extend(texts[codes].tolist())
-    out.codes = np.concatenate((out.codes, codes + len(out.texts)))
-    out.texts = np.concatenate((out.texts, texts))
-    out.numbers.extend(range(first_number + 1, first_number + len(codes) + 1))
-    out.delimiters.extend([delims] * len(codes))
-    return first_number + len(codes)
+        _trim(parts, strip_chars, strip_elements)
+    return np.fromiter(texts, dtype=object, count=len(texts)), codes
+
+
+def _split(chunk: str, delims: Delimiters, first_number: int, out: _Chunks,
+           strip_elements: bool, whole: bool) -> int:
+    """Split one interchange (`whole`: the file's only one) into `out`."""
+    strip_chars = _strip_chars(delims)
+    raws = chunk.split(delims.terminator)
+    data = spaces = pieces = None
+    if chunk.isascii():
+        data = np.frombuffer(chunk.encode("ascii"), dtype=np.uint8)
+        spaces = _spaces(data)
+    # the first segment (an ISA pads its fields) is always trimmed one by one
+    loose = _loose_whitespace(chunk, len(raws[0]) + 1, delims, spaces, data)
+    if data is not None:
+        pieces = _pieces(raws, data, spaces, delims.terminator, strip_chars)
+    if pieces is None:
+        raws = list(filter(None, map(str.strip, raws, repeat(strip_chars))))
+    else:
+        raws = pieces[0]
+    n = len(raws)
+    if whole and pieces is not None and not loose and n:
+        _, starts, ends = pieces
+        tokens = out.tokens
+        tokens._plain = _Plain(np.array(raws, dtype=object), data, starts, ends, delims,
+                               strip_elements)
+        tokens._texts = tokens._codes = tokens._numbers = tokens._delimiters = None
+        return n
+    out.add(*_texts_and_codes(raws, delims, loose, strip_elements))
+    out.tokens.numbers.extend(range(first_number + 1, first_number + n + 1))
+    out.tokens.delimiters.extend([delims] * n)
+    return first_number + n
+
+
+class _Chunks:
+    """The texts and codes of a file's interchanges, joined once all are split."""
+
+    def __init__(self, tokens: Tokens):
+        self.tokens = tokens
+        self.texts: list[np.ndarray] = []
+        self.codes: list[np.ndarray] = []
+        self.n_texts = 0
+
+    def add(self, texts: np.ndarray, codes: np.ndarray) -> None:
+        self.texts.append(texts)
+        self.codes.append(codes + self.n_texts if self.n_texts else codes)
+        self.n_texts += len(texts)
+
+    def close(self) -> None:
+        if self.texts:
+            self.tokens._texts = (self.texts[0] if len(self.texts) == 1
+                                  else np.concatenate(self.texts))
+            self.tokens._codes = (self.codes[0] if len(self.codes) == 1
+                                  else np.concatenate(self.codes))
 
 
 def tokenize(data: bytes | str, strip_elements: bool = False) -> Tokens:
@@ -274,13 +567,16 @@ def tokenize(data: bytes | str, strip_elements: bool = False) -> Tokens:
     with paused_gc():
         number = 0
         pos = begin
+        chunks = _Chunks(out)
         while delims is not None:
             nxt, nxt_delims = _next_isa(text, pos + 3, delims.terminator)
             end = nxt if nxt >= 0 else len(text)
-            number = _split(text[pos:end], delims, number, out, strip_elements)
+            number = _split(text[pos:end], delims, number, chunks, strip_elements,
+                            whole=pos == begin and nxt < 0)
             if nxt < 0:
                 break
             pos, delims = nxt, nxt_delims
+        chunks.close()
     return out
 
 

@@ -45,17 +45,26 @@ def object_grid(rows: list, width: int) -> np.ndarray:
                        count=n * width).reshape(n, width)
 
 
-def element_grid(segments: list[list[str]], width: int, take: np.ndarray) -> np.ndarray:
-    """The first `width` elements of segments[take[0]], segments[take[1]] … as an object array
-    of shape (len(take), width), "" where a segment is shorter."""
+def element_grid(segments: list[list[str]], width: int,
+                 take: np.ndarray | None = None) -> np.ndarray:
+    """The first `width` elements of segments[take[0]], segments[take[1]] … (of every segment
+    in order without `take`) as an object array of shape (len(take), width), "" where a
+    segment is shorter."""
     if not segments:
-        return np.full((len(take), width), "", dtype=object)
+        return np.full((0 if take is None else len(take), width), "", dtype=object)
     if _to_object_array is not None:
-        grid = _to_object_array(segments, min_width=width)[take, :width]
+        grid = _to_object_array(segments, min_width=width)[:, :width]
+        # the cells past the end of a shorter segment are None: found by the segments'
+        # lengths, which costs a fraction of comparing every cell with None
+        lengths = np.fromiter(map(len, segments), dtype=np.intp, count=len(segments))
+        short = np.flatnonzero(lengths < width)
+        if len(short):
+            cells = grid[short]
+            cells[np.arange(width) >= lengths[short, None]] = ""
+            grid[short] = cells
     else:  # pragma: no cover - a pandas without it
-        grid = object_grid([(seg + [""] * width)[:width] for seg in segments], width)[take]
-    grid[np.equal(grid, None)] = ""
-    return grid
+        grid = object_grid([(seg + [""] * width)[:width] for seg in segments], width)
+    return grid if take is None else grid[take]
 
 
 _MAX_CENTS = 2 ** 63
