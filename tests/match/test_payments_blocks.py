@@ -11,6 +11,7 @@ from engine.match.payments import (
     AMOUNT_BLOCK_KEEP,
     FUZZY_FLOOR,
     _most_similar,
+    _nearest,
     _patient_codes,
     _patient_match,
     _positions_by_value,
@@ -83,6 +84,23 @@ def test_equally_similar_numbers_are_kept_in_order():
     # ten numbers one keystroke away, and one at two (INV10): the first eight of the ten
     assert [at for _, at, _ in found] == list(range(AMOUNT_BLOCK_KEEP))
     assert found == every_pair_sorted(["INV10X"], choices)
+
+
+def test_nearest_keeps_each_rows_smallest_distances_first_columns_first():
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        rows, cols = int(rng.integers(0, 12)), int(rng.integers(1, 40))
+        dtype = np.uint16 if rng.random() < 0.2 else np.uint8
+        distance = rng.integers(0, int(rng.integers(1, 9)), (rows, cols)).astype(dtype)
+        reach = rng.integers(-1, 6, rows)
+        keep = int(rng.integers(1, 10))
+        i, j = _nearest(distance, reach, keep)
+        expected = []
+        for row in range(rows):
+            near = sorted((int(distance[row, col]), col) for col in range(cols)
+                          if distance[row, col] <= reach[row])[:keep]
+            expected += [(row, col) for _, col in sorted(near, key=lambda dc: dc[1])]
+        assert list(zip(i.tolist(), j.tolist())) == expected
 
 
 def test_similarities_of_long_keys():
