@@ -106,15 +106,23 @@ class Redactor:
 
 
 # ---------------------------------------------------------------------------------- charts
+TEXT_UNITS_PER_CHAR = 6.5
+
+
 def bar_chart(labels: list[str], values: list[int], *, width: int = 560, bar: int = 22,
               colour: str | list[str] = "#2e6da4", notes: list[str] | None = None,
               label_w: int = 190) -> dict:
-    """Geometry of a horizontal bar chart, in SVG user units; values are cents."""
+    """Geometry of a horizontal bar chart, in SVG user units; values are cents. The longest bar
+    leaves room after it for the longest amount and note shown beside a bar (11px Arial: about
+    6.5 units a character), so no text runs off the chart's edge."""
     top = max([abs(v) for v in values] + [1])
     rows = []
     colours = colour if isinstance(colour, list) else [colour] * len(values)
+    shown = [len(format_cents(v)) + (len(f" · {notes[i]}") if notes else 0)
+             for i, v in enumerate(values)]
+    room = max(110, round(TEXT_UNITS_PER_CHAR * max(shown, default=0)) + 12)
     for i, (label, value) in enumerate(zip(labels, values)):
-        length = round((width - label_w - 110) * abs(value) / top)
+        length = round(max(width - label_w - room, 60) * abs(value) / top)
         rows.append({"label": label, "y": i * (bar + 6), "w": max(length, 1), "value": value,
                      "text_x": label_w + max(length, 1) + 6, "colour": colours[i],
                      "note": (notes[i] if notes else "")})

@@ -284,3 +284,20 @@ def test_a_deposit_finding_shows_its_trace_under_reference():
     html = render_html(data)
     assert "<th>Reference</th>" in html and "Invoice / claim" not in html
     assert "<td>712345678</td>" in html
+
+
+def test_bar_texts_stay_inside_the_chart():
+    """The amount and note beside the longest bar fit before the chart's right edge, however
+    long the amount or the note."""
+    from engine.money import format_cents
+    from engine.report import TEXT_UNITS_PER_CHAR, bar_chart
+
+    for values, notes in (([89115, 120, 5], ["1 finding", "2 findings", "1 finding"]),
+                          ([123456789012, 99], ["12,345 findings", "1 finding"]),
+                          ([500, 400], None)):
+        chart = bar_chart(["Denied", "Underpaid", "Short paid"][:len(values)], values,
+                          notes=notes)
+        for row in chart["rows"]:
+            text = format_cents(row["value"]) + (f" · {row['note']}" if notes else "")
+            assert row["text_x"] + TEXT_UNITS_PER_CHAR * len(text) <= chart["width"]
+        assert max(r["w"] for r in chart["rows"]) >= 60  # the bars still show
