@@ -43,6 +43,9 @@ Tables beyond the input sheets (engine.tables documents those):
     engine.normalise.waiting_payments): payment_index, named, source. They are not matched
     elsewhere by evidence or by a near number.
 
+`waiting_deposits` — traces named by Deposits rows that could not be read (see
+    engine.match.deposits.waiting_deposits): trace_key, source.
+
 `left_out` — by sheet, the rows the reader left out because a required cell could not be read
     (each has an INVALID_ROW finding), with the columns of that sheet's table holding what could
     be read; a sheet without such rows is absent.
@@ -73,6 +76,7 @@ class Context:
     deposit_matches: pd.DataFrame = field(default_factory=pd.DataFrame)  # engine.match.deposits
     left_out: dict[str, pd.DataFrame] = field(default_factory=dict)  # unreadable input rows
     waiting: pd.DataFrame = field(default_factory=pd.DataFrame)  # engine.normalise
+    waiting_deposits: pd.DataFrame = field(default_factory=pd.DataFrame)  # engine.match.deposits
     claim_invoice_at: np.ndarray | None = None  # engine.match.remits
 
     def table(self, name: str) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from engine import ledger, normalise, plans
 from engine.checks import CHECKS
 from engine.context import Context
 from engine.findings import finalize
-from engine.match.deposits import match_deposits
+from engine.match.deposits import match_deposits, waiting_deposits
 from engine.match.payments import match_payments
 from engine.match.remits import match_remits
 from engine.read.workbook import Inputs, read_workbook
@@ -71,6 +71,7 @@ def reconcile(inputs: Inputs, as_of: pd.Timestamp, remit: Remit | None = None) -
     deposits = match_deposits(inputs.tables["Deposits"],
                               remit.transactions if remit is not None else pd.DataFrame(),
                               payments, settings)
+    deposits_waiting = waiting_deposits(inputs.left_out.get("Deposits"))
     totals = ledger.settle(invoices, payments, matches.applications, per_invoice,
                            matches.invoice_at, per_invoice_at)
     plan_tables = plans.build_plans(inputs.tables["PaymentPlans"], payments, matches.applications,
@@ -86,6 +87,7 @@ def reconcile(inputs: Inputs, as_of: pd.Timestamp, remit: Remit | None = None) -
                   match_candidates=matches.candidates, installments=plan_tables.installments,
                   plan_status=plan_tables.plan_status, remits=remit_tables,
                   deposit_matches=deposits, left_out=inputs.left_out, waiting=waiting,
+                  waiting_deposits=deposits_waiting,
                   claim_invoice_at=claim_invoice_at)
     frames = [inputs.invalid, plan_tables.invalid]
     for check in CHECKS:

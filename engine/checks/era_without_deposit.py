@@ -17,6 +17,10 @@ Only remittances the bank records can speak about are checked: with no Deposits 
 there is nothing to compare with (no finding), and a remittance paid before the first deposit on
 record falls outside the statement staff pasted (no finding either).
 
+When a Deposits row that could not be read (left out, with its own INVALID_ROW finding) names
+the trace, the deposit is not missing but waiting to be corrected: the finding says which row,
+and the action is to correct it rather than to chase the payer.
+
 Key: the trace key (stable whatever else is in the run); a transaction without a trace is keyed
 by its place in its file.
 """
@@ -75,8 +79,8 @@ def check(ctx: Context) -> pd.DataFrame:
                                  + " with that trace was found",
                                  ", but without a trace no bank " + what + " can be tied to it"),
                         index=hit.index)
-    sentence = ("The 835 from " + payer + with_trace + " " + several + "paid " + amount + dated
-                + missing)
+    paid = "The 835 from " + payer + with_trace + " " + several + "paid " + amount + dated
+    sentence = paid + missing
     recent = severity == "info"
     when = "the money may still be on its way."
     due = day_text(hit["payment_date"]
@@ -93,6 +97,14 @@ def check(ctx: Context) -> pd.DataFrame:
     action = action.where(~recent, "Nothing to do yet: look for the deposit on the bank statement "
                           "after " + due + "; if it is still missing then, call " + payer + ref
                           + ".")
+    if len(ctx.waiting_deposits):
+        row = hit["trace_key"].map(ctx.waiting_deposits.set_index("trace_key")["source"])
+        waiting = row.notna()
+        explanation = explanation.where(
+            ~waiting, paid + "; its " + what + " is on " + row + ", which could not be read "
+            "and was left out.")
+        action = action.where(~waiting, "Correct " + row + " (see its INVALID_ROW finding) and "
+                              "run again: the deposit then matches this 835.")
     key = ("trace|" + hit["trace_key"].astype(str)).where(
         hit["trace_key"].notna(), "source|" + source.fillna(hit["group"]).astype(str))
     return pd.DataFrame({

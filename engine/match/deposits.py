@@ -151,6 +151,12 @@ def _tokens(text: pd.Series) -> pd.DataFrame:
                          "key": np.array(key, dtype=object), "pos": pos})
 
 
+def _trace_in(reference: pd.Series) -> pd.Series:
+    """The TRN*1*<trace> each reference holds (None: none)."""
+    trn = _text(reference).str.extract(_TRN, expand=False)
+    return trn.where(trn.notna() & (trn != ""), None)
+
+
 def _deposit_names(deposits: pd.DataFrame) -> pd.DataFrame:
     """What each deposit's description could name: (dep, key, prio, pos), best prio first."""
     ref = _col(deposits, "reference")
@@ -566,6 +572,26 @@ def _days(dates: pd.Series) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------- main
+WAITING_COLUMNS = ("trace_key", "source")
+
+
+def waiting_deposits(left_out: pd.DataFrame | None) -> pd.DataFrame:
+    """The traces that Deposits rows the reader left out (a date or amount could not be read)
+    name, as stage 1 would read them: (trace_key, source = where the row is), each trace once.
+    Their remittances still have no deposit, but the deposit is on a row waiting to be corrected
+    rather than missing from the bank, which is what staff need to be told."""
+    if left_out is None or not len(left_out):
+        return pd.DataFrame({c: pd.Series([], dtype=_OBJECT) for c in WAITING_COLUMNS})
+    dep = pd.DataFrame({"reference": _col(left_out, "reference").astype(_OBJECT)},
+                       index=left_out.index)
+    dep["trace_key"] = _keys(_trace_in(dep["reference"]))
+    names = _deposit_names(dep)
+    source = _col(left_out, "source").astype(_OBJECT)
+    return pd.DataFrame({"trace_key": names["key"].to_numpy(dtype=object),
+                         "source": source.loc[names["dep"]].to_numpy(dtype=object)},
+                        dtype=_OBJECT).drop_duplicates("trace_key").reset_index(drop=True)
+
+
 def match_deposits(deposits: pd.DataFrame, transactions: pd.DataFrame, payments: pd.DataFrame,
                    settings: Settings) -> pd.DataFrame:
     """The deposit_matches table (see the module docstring)."""
@@ -579,8 +605,7 @@ def match_deposits(deposits: pd.DataFrame, transactions: pd.DataFrame, payments:
         "payer": _col(deposits, "payer").astype(_OBJECT),
         "payer_key": _col(deposits, "payer_key").astype(_OBJECT),
     }, index=deposits.index)
-    trn = _text(dep["reference"]).str.extract(_TRN, expand=False)
-    dep["trace"] = trn.where(trn.notna() & (trn != ""), None)  # the TRN*1*<trace> it holds
+    dep["trace"] = _trace_in(dep["reference"])
     dep["trace_key"] = _keys(dep["trace"])
     tx = _transaction_groups(transactions)
     if dep.empty and not len(tx["tx"]):

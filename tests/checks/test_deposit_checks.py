@@ -12,7 +12,7 @@ from engine import normalise
 from engine.checks import deposit_amount_mismatch, deposit_without_era, era_without_deposit
 from engine.context import Context
 from engine.findings import finalize
-from engine.match.deposits import match_deposits
+from engine.match.deposits import match_deposits, waiting_deposits
 from engine.settings import Settings
 
 AS_OF = pd.Timestamp(2026, 3, 31)
@@ -37,7 +37,8 @@ def context(deposits=(), txs=(), payments=(), as_of=AS_OF, settings=None) -> Con
     empty = pd.DataFrame()
     return Context(as_of=as_of, settings=settings, tables=inputs.tables, invoice_totals=empty,
                    payments=p, applications=empty, match_candidates=empty,
-                   remits={"transactions": t}, deposit_matches=m)
+                   remits={"transactions": t}, deposit_matches=m, left_out=inputs.left_out,
+                   waiting_deposits=waiting_deposits(inputs.left_out.get("Deposits")))
 
 
 def findings(ctx: Context) -> pd.DataFrame:
@@ -61,6 +62,26 @@ def test_era_without_deposit_when_no_deposit_has_the_trace():
     assert "call Aetna with the trace number 0012345678" in era["action"]
     assert era["source"] == "era/aetna.835 segment 3"
     assert era["key"] == "trace|12345678"
+
+
+def test_era_whose_deposit_row_could_not_be_read_says_to_correct_that_row():
+    """The deposit is on the statement but its amount is unreadable: the row is left out (an
+    INVALID_ROW of its own), so the 835 has no deposit, and staff are sent to that row, not to
+    the payer."""
+    ctx = context([EARLY, dep("87.64 USD?", "ACH CREDIT TRN*1*0100000476*1512345678~"),
+                   dep(12.00, "EFT 0100000999")],
+                  [tx("0100000476", 87.64), tx("0100000555", 20.00)])
+    era = era_without_deposit.check(ctx).set_index("trace")
+    assert era.loc["0100000476", "explanation"] == (
+        "The 835 from Aetna with trace 0100000476 paid $87.64 on 2026-03-02; its deposit is on "
+        "Deposits row 3, which could not be read and was left out.")
+    assert era.loc["0100000476", "action"] == ("Correct Deposits row 3 (see its INVALID_ROW "
+                                               "finding) and run again: the deposit then "
+                                               "matches this 835.")
+    # another trace, truly without a deposit, is told as before
+    assert era.loc["0100000555", "explanation"].endswith("but no bank deposit with that trace "
+                                                         "was found.")
+    assert "call Aetna" in era.loc["0100000555", "action"]
 
 
 def test_era_near_misses_no_finding():
