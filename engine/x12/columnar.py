@@ -7,10 +7,14 @@ service line a segment belongs to follows from where the segments that open and 
 next SVC or the end of its claim), so for such a file the claim, line and adjustment tables are
 built with array operations, each distinct segment text (payer files repeat most of theirs)
 parsed once. The segments are taken from the tokenizer one kind at a time, and what is worked
-out per distinct text (a date's validity, a patient's name) is spread to the segments by row
-number rather than repeated per segment; the kinds whose texts hardly repeat (CLP, NM1) are
-split without numbering them. The envelopes and transaction headers — a few segments per
-transaction — still go through the state machine, which thereby keeps the only say on them.
+out per distinct text (a date's validity, an adjustment's amount) is spread to the segments by
+row number rather than repeated per segment. The kinds whose texts hardly repeat (CLP, NM1) are
+read from a plain file's bytes where the tokenizer kept them and the file has a thousand or more
+(`_Bytes`): a text is made only for the elements kept as text (a claim number, a patient's name
+once per distinct name), and amounts and codes are told apart by their bytes and each distinct
+one parsed once, by the same `cents`; otherwise they are split without numbering them. The envelopes and transaction headers — a
+few segments per transaction — still go through the state machine, which thereby keeps the only
+say on them.
 
 Whether a file qualifies is decided first, and conservatively: if any claim-level segment is one
 the state machine would report (an unreadable amount or date, a CLP without its number or status,
@@ -26,12 +30,22 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.x12.tokenize import Delimiters, Tokens
+from engine.x12.tokenize import (
+    WORD_MASKS,
+    Delimiters,
+    Tokens,
+    distinct_spans,
+    windows,
+    words_of,
+)
 from engine.x12.values import (
     CLAIM_DATES,
+    DAY_TYPE,
     LINE_DATES,
+    NO_DAY,
     REMARK_ELEMENTS,
     cents,
+    day,
     element,
     element_grid,
     object_grid,
@@ -143,6 +157,18 @@ class _Segments:
             self.tables[kind, width] = row, element_grid(rows, width)
         return self.tables[kind, width]
 
+    def elements(self, kind: int, at: np.ndarray, width: int,
+                 bytes_only: bool = False) -> _Grid | _Bytes | None:
+        """Elements 1 to `width - 1` of the segments at positions `at`, all of `kind`: read
+        from a plain file's bytes when there are many, else from their `element_grid` (None
+        if `bytes_only`)."""
+        # reading the bytes has a fixed cost (some fifty array operations) that pays off
+        # from about a thousand segments on; a text per segment costs less below that
+        spans = self.tokens.spans(at, width - 1) if len(at) >= MIN_SEGMENTS // 2 else None
+        if spans is None:
+            return None if bytes_only else _Grid(self.grid(kind, at, width))
+        return _Bytes(*spans, self.tokens.shared_delimiters().element)
+
     def grid(self, kind: int, at: np.ndarray, width: int) -> np.ndarray:
         """`element_grid` of the segments at positions `at`, all of `kind`."""
         row, rows = self.of_kind(kind)
@@ -154,6 +180,152 @@ class _Segments:
     def at(self, positions: np.ndarray) -> list[list[str]]:
         """The element lists of the segments at `positions` (a few), in order."""
         return self.tokens.at(positions)
+
+
+class _Grid:
+    """Elements of segments from their split texts: a column of `element_grid` each."""
+
+    def __init__(self, grid: np.ndarray):
+        self.grid = grid
+
+    def texts(self, i: int) -> np.ndarray:
+        return self.grid[:, i]
+
+    def blank(self, i: int) -> np.ndarray:
+        return self.grid[:, i] == ""
+
+    def cents(self, *elements: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [_amounts(self.grid[:, i]) for i in elements]
+
+    def factorized(self, *elements: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [pd.factorize(self.grid[:, i]) for i in elements]
+
+
+class _Bytes:
+    """Elements of segments from a plain file's bytes (`Tokens.spans`): a text is made only
+    for an element whose value is text. Values that repeat (codes, amounts) are told apart by
+    their bytes, read as one 64-bit number when they are eight bytes or fewer, and only each
+    distinct one is made a text and parsed (by the same `cents` as everywhere).
+
+    Texts are taken from the bytes of all their spans at once, with the element separator
+    (never inside an element) between them, and split in one call: a `str` per element."""
+
+    def __init__(self, data: np.ndarray, begin: np.ndarray, end: np.ndarray, separator: str):
+        self.data, self.begin, self.end, self.separator = data, begin, end, separator
+
+    def texts(self, i: int, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        return _texts(self.data, [(self.begin[rows, i - 1], self.end[rows, i - 1])],
+                      self.separator)
+
+    def blank(self, i: int) -> np.ndarray:
+        return self.begin[:, i - 1] == self.end[:, i - 1]
+
+    def names(self, last: int, first: int, rows: np.ndarray) -> np.ndarray:
+        """Patient names from elements `last` and `first` at `rows`: "Last, First", or
+        whichever of the two there is ("" for neither); the separator must not be in ", "."""
+        last = (self.begin[rows, last - 1], self.end[rows, last - 1])
+        first = (self.begin[rows, first - 1], self.end[rows, first - 1])
+        both = (last[0] != last[1]) & (first[0] != first[1])
+        return _texts(self.data, [last, (b", ", both), first], self.separator)
+
+    def distinct(self, first: int, last: int,
+                 rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which `rows` hold equal elements `first` to `last` (their bytes from the first's
+        start to the last's end are equal), as `pd.factorize` numbers them, and the first of
+        `rows` with each."""
+        begin, end = self.begin[rows, first - 1], self.end[rows, last - 1]
+        found = distinct_spans(self.data, begin, end - begin)
+        return found if found is not None else (np.arange(len(rows)), np.arange(len(rows)))
+
+    def _keys(self, elements: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """The elements' texts of up to eight bytes each as a number (`(len(elements), n)`,
+        equal texts equal numbers), and which are not (longer, or holding a NUL byte, which
+        would read as the padding)."""
+        columns = [i - 1 for i in elements]
+        begin, end = self.begin[:, columns].T.ravel(), self.end[:, columns].T.ravel()
+        lengths = end - begin
+        [keys] = words_of(self.data, begin, lengths, 1)
+        padded = keys | ~WORD_MASKS[np.minimum(lengths, 8)]
+        odd = (lengths > 8) | (((padded - _ONES) & ~padded & _HIGHS) != 0)
+        shape = (len(elements), len(self.begin))
+        return keys.reshape(shape), odd.reshape(shape)
+
+    def factorized(self, *elements: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """`pd.factorize` of each element's texts."""
+        keys, odd = self._keys(elements)
+        out = []
+        for i, key, text_only in zip(elements, keys, odd):
+            if text_only.any():
+                out.append(pd.factorize(self.texts(i)))
+            else:
+                codes, distinct = pd.factorize(key)
+                out.append((codes, _key_texts(distinct)))
+        return out
+
+    def cents(self, *elements: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """`_amounts` of each element: each distinct amount read once, by `cents`."""
+        keys, odd = self._keys(elements)
+        codes, distinct = pd.factorize(keys.ravel())
+        values = [cents(t) if t else None for t in _key_texts(distinct)]
+        ok = np.array([v is not None for v in values], dtype=bool)[codes].reshape(keys.shape)
+        value = np.array([v or 0 for v in values], dtype=np.int64)[codes].reshape(keys.shape)
+        out = []
+        for j, i in enumerate(elements):
+            rows = np.flatnonzero(odd[j])
+            if len(rows):
+                careful = [cents(t) if t else None for t in self.texts(i, rows)]
+                value[j, rows] = [v or 0 for v in careful]
+                ok[j, rows] = [v is not None for v in careful]
+            out.append((value[j].copy(), ok[j].copy()))
+        return out
+
+
+_ONES, _HIGHS = np.uint64(0x0101010101010101), np.uint64(0x8080808080808080)
+
+
+def _key_texts(keys: np.ndarray) -> np.ndarray:
+    """The texts `_Bytes._keys` made `keys` of."""
+    return np.array([key.tobytes().rstrip(b"\0").decode("ascii")
+                     for key in keys.view(np.uint8).reshape(-1, 8)], dtype=object)
+
+
+def _texts(data: np.ndarray, parts: list[tuple], separator: str) -> np.ndarray:
+    """The text of each row of `parts` joined, as an object array. A part is a pair of arrays
+    (where its bytes begin and end in `data`, a row each) or a pair (literal bytes, which rows
+    have it); `separator` must be in no part."""
+    n = len(parts[0][1])
+    if not n:
+        return np.empty(0, dtype=object)
+    if len(parts) == 1 and not isinstance(parts[0][0], bytes):  # one span: the separator
+        begin, end = parts[0]                                   # is written after it
+        lengths = end - begin
+        width = int(lengths.max()) + 1
+        rows = windows(data, begin, width)
+        rows[np.arange(n), lengths] = ord(separator)
+        joined = rows[np.arange(width) <= lengths[:, None]]
+        return _split_texts(joined, separator)
+    blocks, kept = [], []
+    for first, second in parts:
+        if isinstance(first, bytes):
+            width = len(first)
+            blocks.append(np.broadcast_to(np.frombuffer(first, dtype=np.uint8), (n, width)))
+            kept.append(np.broadcast_to(second[:, None], (n, width)))
+        else:
+            lengths = second - first
+            width = int(lengths.max(initial=0))
+            blocks.append(windows(data, first, width))
+            kept.append(np.arange(width) < lengths[:, None])
+    blocks.append(np.full((n, 1), ord(separator), dtype=np.uint8))
+    kept.append(np.ones((n, 1), dtype=bool))
+    joined = np.concatenate(blocks, axis=1)[np.concatenate(kept, axis=1)]
+    return _split_texts(joined, separator)
+
+
+def _split_texts(joined: np.ndarray, separator: str) -> np.ndarray:
+    """The texts in `joined` (ASCII bytes), each followed by `separator`."""
+    texts = joined.tobytes().decode("ascii").split(separator)
+    texts.pop()
+    return np.array(texts, dtype=object)
 
 
 @dataclass
@@ -296,28 +468,28 @@ class _Tables:
     # -- claims --------------------------------------------------------------------------------
     def claims(self) -> dict:
         p, at = self.p, self.claims_at
-        grid = p.segments.grid(_CLP, at, 8)
-        claim, status, filing, payer_claim = grid[:, 1], grid[:, 2], grid[:, 6], grid[:, 7]
-        charge, charge_ok = _amounts(grid[:, 3])
-        paid, paid_ok = _amounts(grid[:, 4])
-        resp, resp_ok = _amounts(grid[:, 5])
-        resp_blank = grid[:, 5] == ""
+        clp = p.segments.elements(_CLP, at, 8)
+        claim, payer_claim = clp.texts(1), clp.texts(7)
+        (status, statuses), (filing, filings) = clp.factorized(2, 6)
+        (charge, charge_ok), (paid, paid_ok), (resp, resp_ok) = clp.cents(3, 4, 5)
+        resp_blank = clp.blank(5)
         if not (charge_ok & paid_ok & (resp_ok | resp_blank) & (claim != "")
-                & (status != "")).all():
+                & (statuses != "")[status]).all():
             raise _NotClean
         n = len(at)
         tx = p.tx_no[at]
         none = np.full(n, None, dtype=object)
+        no_day = np.full(n, NO_DAY)
         return {
             "claim_index": np.arange(self.claim_base, self.claim_base + n, dtype=np.int64),
             "transaction_index": self.tx_base + tx, "file": _filled(n, self.name),
-            "segment": at + 1, "claim": claim, "status": self.shared(status),
+            "segment": at + 1, "claim": claim, "status": self.shared(statuses)[status],
             "charge_cents": charge, "paid_cents": paid, "patient_resp_cents": (resp, resp_blank),
-            "filing_indicator": self.shared(_blank_is_none(filing)),
+            "filing_indicator": self.shared(_blank_is_none(filings))[filing],
             "payer_claim": _blank_is_none(payer_claim), "patient": none.copy(),
-            "patient_id": none.copy(), "statement_from": none.copy(),
-            "statement_to": none.copy(), "received_date": none.copy(),
-            "service_date": none.copy(), "remark_codes": none.copy(), "trace": none.copy(),
+            "patient_id": none.copy(), "statement_from": no_day.copy(),
+            "statement_to": no_day.copy(), "received_date": no_day.copy(),
+            "service_date": no_day, "remark_codes": none.copy(), "trace": none.copy(),
             "payer": none.copy(), "complete": np.ones(n, dtype=bool),
         }
 
@@ -325,6 +497,21 @@ class _Tables:
         """The first NM1*QC of each claim names its patient."""
         p = self.p
         at = self.positions(_NM1, p.in_claim)
+        nm1 = p.segments.elements(_NM1, at, 10, bytes_only=True)
+        if nm1 is not None and nm1.separator not in ", ":
+            [(qualifier, qualifiers)] = nm1.factorized(1)
+            qc = np.flatnonzero((qualifiers == "QC")[qualifier])
+            if (nm1.blank(3) & nm1.blank(4))[qc].any():
+                raise _NotClean  # a nameless QC leaves the claim open to the next one
+            claim = p.claim_no[at[qc]]
+            keep = _firsts(claim)
+            qc, claim = qc[keep], claim[keep]
+            # patients have several claims: each distinct name and id made once
+            codes, firsts = nm1.distinct(3, 4, qc)
+            claims["patient"][claim] = self.shared(nm1.names(3, 4, qc[firsts]))[codes]
+            codes, firsts = nm1.distinct(9, 9, qc)
+            claims["patient_id"][claim] = _blank_is_none(nm1.texts(9, qc[firsts]))[codes]
+            return
         nm1_row, grid = p.segments.table(_NM1, 10)
         qc = np.flatnonzero(grid[:, 1] == "QC")
         name, nameless = _names(grid[qc, 3], grid[qc, 4])
@@ -353,8 +540,8 @@ class _Tables:
 
     def dates(self, where: np.ndarray, read: tuple[str, ...]) -> tuple[np.ndarray, ...]:
         """DTM positions in `where`, the row of each among the distinct DTM texts, and their
-        qualifiers and dates (None when blank) by row; those with a qualifier in `read` must
-        hold a date or nothing."""
+        qualifiers and dates (datetime64, NaT when blank) by row; those with a qualifier in
+        `read` must hold a date or nothing."""
         p = self.p
         at = self.positions(_DTM, where)
         row, grid = p.segments.table(_DTM, 3)
@@ -363,7 +550,7 @@ class _Tables:
         ok = np.fromiter(map(valid_date, token), dtype=bool, count=len(token))
         if (np.isin(qualifier, read) & ~ok & (token != ""))[row].any():
             raise _NotClean
-        return at, row, qualifier, np.where(ok, token, None)
+        return at, row, qualifier, np.array([day(t) for t in token], dtype=DAY_TYPE)
 
     def remarks(self, claims: dict) -> None:
         """MOA / MIA remark codes, joined by ":" in the order they come."""
@@ -385,25 +572,27 @@ class _Tables:
         parsed = object_grid([self.service(seg) for seg in rows], 13)
         for i in (9, 11):  # revenue code, original procedure
             parsed[:, i] = self.shared(parsed[:, i])
-        parsed = parsed[row[at]]
-        if not parsed[:, 12].astype(bool).all():
+        take = row[at]
+        if not parsed[:, 12].astype(bool)[take].all():
             raise _NotClean
+        # each column taken on its own (its own array), numbers converted once per text
+        column = {i: parsed[:, i][take] for i in (0, 1, 2, 3, 4, 5, 6, 9, 11)}
+        units = np.array([np.nan if u is None else u for u in parsed[:, 10]], dtype=np.float64)
         n = len(at)
         claim = p.claim_no[at]
         none = np.full(n, None, dtype=object)
-        mod1 = parsed[:, 3]
         return {
             "line_index": np.arange(self.line_base, self.line_base + n, dtype=np.int64),
             "claim_index": self.claim_base + claim,
             "transaction_index": self.tx_base + p.tx_no[at],
             "file": _filled(n, self.name), "segment": at + 1,
-            "claim": claim_numbers[claim], "qualifier": parsed[:, 0],
-            "cpt": parsed[:, 1], "modifier": mod1, "modifiers": parsed[:, 2],
-            "modifier1": mod1, "modifier2": parsed[:, 4], "modifier3": parsed[:, 5],
-            "modifier4": parsed[:, 6], "charge_cents": parsed[:, 7].astype(np.int64),
-            "paid_cents": parsed[:, 8].astype(np.int64), "revenue_code": parsed[:, 9],
-            "units": parsed[:, 10].astype(np.float64), "original_cpt": parsed[:, 11],
-            "service_date": none.copy(), "line_control": none.copy(),
+            "claim": claim_numbers[claim], "qualifier": column[0],
+            "cpt": column[1], "modifier": column[3], "modifiers": column[2],
+            "modifier1": column[3].copy(), "modifier2": column[4], "modifier3": column[5],
+            "modifier4": column[6], "charge_cents": parsed[:, 7].astype(np.int64)[take],
+            "paid_cents": parsed[:, 8].astype(np.int64)[take], "revenue_code": column[9],
+            "units": units[take], "original_cpt": column[11],
+            "service_date": np.full(n, NO_DAY), "line_control": none.copy(),
             "allowed_cents": none.copy(), "remark_codes": none.copy(),
         }
 
@@ -426,7 +615,7 @@ class _Tables:
         """A line's first 472/150 date, first REF*6R, last AMT*B6 and its LQ*HE remarks."""
         p = self.p
         at, row, qualifier, date = self.dates(p.in_line, LINE_DATES)
-        mine = (np.isin(qualifier, LINE_DATES) & np.not_equal(date, None))[row]
+        mine = (np.isin(qualifier, LINE_DATES) & ~np.isnat(date))[row]
         line = p.line_no[at[mine]]
         keep = _firsts(line)
         lines["service_date"][line[keep]] = date[row[mine][keep]]
@@ -494,8 +683,8 @@ class _Tables:
             "transaction_index": self.tx_base + p.tx_no[at],
             "file": _filled(n, self.name), "segment": at + 1, "level": level,
             "group": flat[rows_at, 0], "reason": flat[rows_at, 1],
-            "amount_cents": flat[rows_at, 2].astype(np.int64),
-            "quantity": flat[rows_at, 3].astype(np.float64),
+            "amount_cents": flat[:, 2].astype(np.int64)[rows_at],
+            "quantity": flat[:, 3].astype(np.float64)[rows_at],
         }
 
 

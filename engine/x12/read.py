@@ -18,7 +18,6 @@ and reading carries on: a remittance file is never refused because one segment i
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -36,10 +35,13 @@ from engine.x12.tokenize import (
 from engine.x12.values import (
     BLANKS,
     CLAIM_DATES,
+    DAY_TYPE,
     LINE_DATES,
+    NO_DAY,
     REMARK_ELEMENTS,
     cents,
     date_text,
+    day,
     element,
     object_grid,
     original_procedure,
@@ -270,20 +272,13 @@ def _floats(col: np.ndarray) -> np.ndarray:
 
 def _dates(col: np.ndarray) -> np.ndarray:
     """CCYYMMDD texts (or None) to datetime64[us] (NaT for anything else), each distinct text
-    parsed once per run: a batch is typed per file, and a file holds a few hundred dates."""
+    parsed once per run: a batch is typed per file, and a file holds a few hundred dates.
+    Dates already typed (the column reader's) are taken as they are."""
+    if col.dtype == DAY_TYPE:
+        return col
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    days = np.array([_day(text) for text in uniques] + [_NO_DAY], dtype="datetime64[us]")
+    days = np.array([day(text) for text in uniques] + [NO_DAY], dtype=DAY_TYPE)
     return days[codes]  # code -1: no date
-
-
-_NO_DAY = np.datetime64("NaT", "us")
-
-
-@functools.lru_cache(maxsize=1 << 14)
-def _day(text: str) -> np.datetime64:
-    if not isinstance(text, str) or not valid_date(text):
-        return _NO_DAY
-    return np.datetime64(f"{text[:4]}-{text[4:6]}-{text[6:]}", "us")
 
 
 def _version(text: str) -> str | None:
@@ -783,13 +778,14 @@ def _keys_on_uniques(columns: list[pd.Series], fn) -> list[pd.Series]:
     the small tables of one file)."""
     codes, uniques = pd.factorize(np.concatenate([c.to_numpy(dtype=object) for c in columns]),
                                   use_na_sentinel=True)
-    keys = fn(pd.Series(uniques, dtype="str")).astype("object").to_numpy()
-    keys = np.append(keys, None)  # code -1: no value, no key
+    keys = pd.array(fn(pd.Series(uniques, dtype="str")).astype("object").to_numpy(),
+                    dtype=_STR)
     result, start = [], 0
     for values in columns:
         part = codes[start:start + len(values)]
         start += len(values)
-        result.append(pd.Series(pd.array(keys[part], dtype=_STR), index=values.index))
+        # code -1: no value, no key (a take of the typed keys: no check of each text again)
+        result.append(pd.Series(keys.take(part, allow_fill=True), index=values.index))
     return result
 
 

@@ -17,12 +17,15 @@ after their header, and one scan costs far less than stripping every element. Li
 text only the segments with whitespace at an edge are trimmed, found from where the whitespace is.
 
 A plainly written file — one interchange of ASCII text with no whitespace next to a separator,
-as most payer files are — is not split further up front: it is kept as its segment texts and
-split as a reader asks, one kind of segment at a time (`Tokens.rows`), with each segment's ID
-read from its first bytes. A reader by kind then has the texts that hardly repeat (a claim's CLP
-and patient, most of a payer file's distinct texts) split without numbering them first, and
-never needs a list, or a number, per segment. Nothing here raises on bad input: a file that is not X12 at all
-comes back with no segments and one problem.
+as most payer files are — is not split at all up front: it is kept as its text and where each
+segment starts and ends, and split as a reader asks, one kind of segment at a time
+(`Tokens.rows`), with each segment's ID read from its first bytes. The segments of a kind are
+numbered by a hash of their bytes, checked byte for byte, so only one text is made for each
+distinct one; and a reader can take the elements of the kinds whose texts hardly repeat (a
+claim's CLP and patient) straight from the bytes (`Tokens.spans`), making texts only of the
+elements it keeps as text. The tokenizer makes no text, list or number per segment of such a
+file. Nothing here raises on bad input: a file that is not X12 at all comes back with no
+segments and one problem.
 """
 
 from __future__ import annotations
@@ -71,9 +74,9 @@ class Tokens:
     texts[codes[i]]`), so a reader can work once per distinct text.
 
     A plainly written file (see `_Plain`) is split only as far as it is asked: `segment_ids`,
-    `rows` and `take` give what a reader working by kind of segment needs without a list or a
-    number per segment, and `texts`, `codes`, `segments`, `numbers` and `delimiters` are made
-    when first asked for.
+    `rows`, `spans` and `take` give what a reader working by kind of segment needs without a
+    list or a number per segment, and `texts`, `codes`, `segments`, `numbers` and `delimiters`
+    are made when first asked for.
     """
 
     problems: list[tuple[int | None, str]] = field(default_factory=list)
@@ -119,7 +122,7 @@ class Tokens:
     @property
     def count(self) -> int:
         """How many segments there are."""
-        return len(self._plain.raws) if self._plain is not None else len(self._numbers)
+        return len(self._plain.starts) if self._plain is not None else len(self._numbers)
 
     def shared_delimiters(self) -> Delimiters | None:
         """The separators of all segments when they share one set and are numbered from 1
@@ -158,6 +161,17 @@ class Tokens:
         """The element lists of the segments at `positions`, in order."""
         return self.rows(positions, distinct=False)[0]
 
+    def spans(self, positions: np.ndarray,
+              count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """For a plain file, its bytes and where elements 1 to `count` of the segments at
+        `positions` begin and end in them (two `(len(positions), count)` arrays; an element a
+        segment lacks is empty there): a reader can take values from the bytes without a list
+        or a text per element. None for any other file, or when `positions` holds the header
+        segment (trimmed on its own)."""
+        if self._plain is None or not len(self._plain.starts) or (positions == 0).any():
+            return None
+        return (self._plain.data, *self._plain.spans(positions, count))
+
     def take(self, positions: np.ndarray) -> tuple[list[list[str]], list[int],
                                                    list[Delimiters]]:
         """The segments at `positions` with their numbers and delimiters, in order."""
@@ -172,37 +186,46 @@ class Tokens:
 @dataclass
 class _Plain:
     """A file that is one interchange of ASCII text with no whitespace inside its segments
-    next to a separator, kept as its segment texts (`raws`, trimmed) and where each starts and
-    ends in its bytes (`data`).
+    next to a separator, kept as its text and where each segment starts and ends in it
+    (trimmed; `data`: the text's bytes, at the same positions).
 
     Such a file's element lists are its segment texts split at the element separator, but for
     the first segment, whose padded header fields are trimmed. A reader by kind of segment asks
     for the lists of one kind at a time, and can have the texts that hardly repeat (claims,
-    patients) split without first numbering them. The segment IDs are read from the first four
-    bytes of each segment, a number each, rather than from split texts.
+    patients) split without first numbering them. No text is made per segment up front: the
+    segments of a kind are numbered by their bytes (`distinct`) and only one text of each is
+    made, and the segment IDs are read from the first four bytes of each segment.
     """
 
-    raws: np.ndarray
+    text: str
     data: np.ndarray
     starts: np.ndarray
     ends: np.ndarray
     delims: Delimiters
     strip_elements: bool
 
+    def texts_at(self, positions: np.ndarray) -> list[str]:
+        """The texts of the segments at `positions` (ASCII: a byte is a character)."""
+        text = self.text
+        return [text[start:end] for start, end in zip(self.starts[positions].tolist(),
+                                                      self.ends[positions].tolist())]
+
     def texts_and_codes(self) -> tuple[np.ndarray, np.ndarray]:
-        return _texts_and_codes(self.raws, self.delims, False, self.strip_elements)
+        raws = self.texts_at(np.arange(len(self.starts)))
+        return _texts_and_codes(raws, self.delims, False, self.strip_elements)
 
     def rows(self, positions: np.ndarray, distinct: bool) -> tuple[list, np.ndarray]:
         element = self.delims.element
-        raws = self.raws[positions]
         if distinct:
-            which, raws = pd.factorize(raws)
+            which, firsts = self.distinct(positions)
+            raws = self.texts_at(positions[firsts])
         else:
-            which = np.arange(len(raws))
+            which = np.arange(len(positions))
+            raws = self.texts_at(positions)
         rows = [raw.split(element) for raw in raws]
         first = np.flatnonzero(positions == 0)
         if len(first):  # the header segment, trimmed: its own list
-            parts = self.raws[0].split(element)
+            parts = self.texts_at(np.zeros(1, dtype=np.intp))[0].split(element)
             _trim(parts, _strip_chars(self.delims), self.strip_elements)
             if distinct:
                 which[first] = len(rows)
@@ -212,11 +235,61 @@ class _Plain:
                     rows[i] = parts
         return rows, which
 
+    def distinct(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`pd.factorize` of the texts of the segments at `positions`, with each distinct
+        text's first index in `positions`, read from the bytes (`distinct_spans`)."""
+        starts = self.starts[positions]
+        found = distinct_spans(self.data, starts, self.ends[positions] - starts)
+        if found is None:
+            codes, _ = pd.factorize(np.array(self.texts_at(positions), dtype=object))
+            found = codes, _first_of_each(codes)
+        return found
+
+    def spans(self, positions: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """`Tokens.spans` of segments other than the first: their separators are found in
+        their own bytes (a search of the whole file would cost more than the reading)."""
+        starts, ends = self.starts[positions], self.ends[positions]
+        lengths = ends - starts
+        n, width = len(positions), max(int(lengths.max(initial=0)), 1)
+        # each segment's bytes as a row (a short one filled out with what follows it, which
+        # is masked off)
+        separators = windows(self.data, starts, width) == ord(self.delims.element)
+        small = np.min_scalar_type(width)  # a byte a cell when rows are short: faster
+        separators &= np.arange(width, dtype=small) < lengths.astype(small)[:, None]
+        at = np.flatnonzero(separators)
+        # alike segments (as many separators each) are the common case: the separators then
+        # fall in rows of equal length, each within its segment's row of bytes
+        alike, row_start = False, np.arange(n) * width
+        if n and not len(at) % n:
+            by_row = at.reshape(n, len(at) // n)
+            alike = not len(at) or bool(((by_row[:, 0] >= row_start)
+                                         & (by_row[:, -1] < row_start + width)).all())
+        if alike:
+            columns = by_row[:, :count + 1] - row_start[:, None]
+            missing = count + 1 - columns.shape[1]
+            if missing:  # fewer elements than asked: the rest end where the segment does
+                columns = np.concatenate((columns, np.repeat(lengths[:, None], missing, 1)),
+                                         axis=1)
+            bounds = columns + starts[:, None]
+        else:
+            # separator j of each segment (0: the one after its ID), or its end if it has fewer
+            found = np.count_nonzero(separators, axis=1)
+            j = np.arange(count + 1)
+            at -= (at // width) * width
+            if not len(at):
+                at = np.zeros(1, dtype=np.intp)
+            bounds = np.where(j < found[:, None],
+                              at[np.minimum((np.cumsum(found) - found)[:, None] + j,
+                                            len(at) - 1)],
+                              lengths[:, None]) + starts[:, None]
+        end = bounds[:, 1:]
+        return np.minimum(bounds[:, :-1] + 1, end), end
+
     def segment_ids(self) -> tuple[np.ndarray, np.ndarray]:
         separator = ord(self.delims.element)
         # each segment's first four bytes as one number, read through a sliding window
         short = self.ends - self.starts < 4
-        keys = np.zeros(len(self.raws), dtype=np.uint32)
+        keys = np.zeros(len(self.starts), dtype=np.uint32)
         if not short.all():
             window = as_strided(self.data, shape=(len(self.data) - 3, 4), strides=(1, 1))
             keys[~short] = window[self.starts[~short]].view(np.uint32).ravel()
@@ -230,9 +303,84 @@ class _Plain:
         exact = np.flatnonzero(short | np.equal(names, None)[ids])
         if len(exact):
             named = names[ids]
-            named[exact] = [raw.split(self.delims.element, 1)[0] for raw in self.raws[exact]]
+            named[exact] = [raw.split(self.delims.element, 1)[0]
+                            for raw in self.texts_at(exact)]
             ids, names = pd.factorize(named)
         return ids, names
+
+
+def windows(data: np.ndarray, begin: np.ndarray, width: int) -> np.ndarray:
+    """The `width` bytes of `data` from each of `begin` (zeros past its end), a row each."""
+    last = len(data) - width
+    if last < 0:
+        return windows(np.concatenate((data, np.zeros(width, dtype=np.uint8))), begin, width)
+    rows = as_strided(data, shape=(last + 1, width), strides=(1, 1))[np.minimum(begin, last)]
+    for row in np.flatnonzero(begin > last).tolist():
+        tail = data[begin[row]:]
+        rows[row] = 0
+        rows[row, :len(tail)] = tail
+    return rows
+
+
+_HASH_FACTOR = np.uint64(0x9E3779B97F4A7C15)  # odd: multiplying by it loses no bits
+# the first n bytes of a 64-bit word in memory, as a mask of the word
+WORD_MASKS = np.array([(1 << (8 * n)) - 1 if sys.byteorder == "little"
+                       else ((1 << (8 * n)) - 1) << (8 * (8 - n)) for n in range(9)],
+                      dtype=np.uint64)
+
+
+def words_of(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
+             count: int) -> list[np.ndarray]:
+    """The bytes of the texts `data[starts:starts + lengths]` as `count` 64-bit words each
+    (eight bytes to a word, zeros past a text's end): equal texts of up to `8 * count` bytes
+    have equal words."""
+    last = len(data) - 8
+    if last < 0:
+        return words_of(np.concatenate((data, np.zeros(8, dtype=np.uint8))), starts, lengths,
+                        count)
+    # a word at every byte (unaligned reads of the same memory)
+    at_byte = as_strided(np.frombuffer(data, dtype=np.uint64, count=1), shape=(last + 1,),
+                         strides=(1,))
+    out = []
+    for word in range(count):
+        at = starts + 8 * word
+        words = at_byte[np.minimum(at, last)]
+        for row in np.flatnonzero(at > last).tolist():  # the file's last few bytes
+            tail = data[at[row]:at[row] + 8]
+            word_bytes = np.zeros(8, dtype=np.uint8)
+            word_bytes[:len(tail)] = tail
+            words[row] = word_bytes.view(np.uint64)[0]
+        out.append(words & WORD_MASKS[np.clip(lengths - 8 * word, 0, 8)])
+    return out
+
+
+def distinct_spans(data: np.ndarray, starts: np.ndarray,
+                   lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """`pd.factorize` of the texts `data[starts:starts + lengths]`, and where each distinct
+    one first is, without a text made: each text's bytes, eight at a time, are hashed to one
+    number, and each text is then checked byte for byte against the first with its number.
+    None on a collision of the hash (texts that differ but hash alike), which is rare."""
+    words = words_of(data, starts, lengths, -(-int(lengths.max(initial=0)) // 8))
+    hashed = lengths.astype(np.uint64)
+    for word in words:
+        hashed *= _HASH_FACTOR
+        hashed += word
+    codes, _ = pd.factorize(hashed)
+    firsts = _first_of_each(codes)
+    if len(firsts) and not ((lengths[firsts][codes] == lengths).all()
+                            and all((word[firsts][codes] == word).all() for word in words)):
+        return None
+    return codes, firsts
+
+
+def _first_of_each(codes: np.ndarray) -> np.ndarray:
+    """Where each code of a `pd.factorize` first appears (codes are numbered as they do)."""
+    if not len(codes):
+        return np.zeros(0, dtype=np.intp)
+    seen = np.maximum.accumulate(codes)
+    new = np.ones(len(codes), dtype=bool)
+    new[1:] = seen[1:] > seen[:-1]
+    return np.flatnonzero(new)
 
 
 def decode(data: bytes | str) -> str:
@@ -394,8 +542,9 @@ def _edge_table(strip_chars: str) -> np.ndarray:
     return table
 
 
-def _pieces(raws: list[str], data: np.ndarray, spaces: dict[str, np.ndarray], terminator: str,
-            strip_chars: str) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+def _pieces(raws: list[str] | None, data: np.ndarray, spaces: dict[str, np.ndarray],
+            terminator: str,
+            strip_chars: str) -> tuple[list[str] | None, np.ndarray, np.ndarray] | None:
     """The pieces of a split ASCII chunk (`data`: its bytes, `spaces`: where its spaces are)
     trimmed of whitespace, the blank ones dropped; with where each starts and ends in `data`.
     None for whitespace runs too long to step over a byte at a time.
@@ -406,8 +555,9 @@ def _pieces(raws: list[str], data: np.ndarray, spaces: dict[str, np.ndarray], te
     """
     term = ord(terminator)
     ends = np.flatnonzero(data == term)
-    if len(ends) != len(raws) - 1:  # pragma: no cover - an ASCII terminator is one byte
+    if raws is not None and len(ends) != len(raws) - 1:  # pragma: no cover - one byte each
         return None
+    n = len(ends) + 1
     starts = np.concatenate(([0], ends + 1))
     ends = np.append(ends, len(data))
     at = [where for space, where in spaces.items() if space in strip_chars]
@@ -416,18 +566,28 @@ def _pieces(raws: list[str], data: np.ndarray, spaces: dict[str, np.ndarray], te
     edge = (at == 0) | (at == last) | (data[np.maximum(at - 1, 0)] == term) | (
         data[np.minimum(at + 1, last)] == term)
     ragged = np.unique(np.searchsorted(ends[:-1], at[edge]))  # the pieces they are in
-    if len(ragged) > len(raws) // 8:  # a line break after every segment: trim them all
-        ragged = np.arange(len(raws))
+    if len(ragged) > n // 8:  # a line break after every segment: trim them all
+        ragged = np.arange(n)
     trimmed = _stepped(starts[ragged], ends[ragged], data, _edge_table(strip_chars))
     if trimmed is None:
         return None
     starts[ragged], ends[ragged] = trimmed
+    kept = starts < ends
+    if raws is not None:  # else the bounds alone
+        raws = _trimmed(raws, ragged, kept, strip_chars)
+    if not kept.all():
+        starts, ends = starts[kept], ends[kept]
+    return raws, starts, ends
+
+
+def _trimmed(raws: list[str], ragged: np.ndarray, kept: np.ndarray,
+             strip_chars: str) -> list[str]:
+    """`_pieces`' texts: the `ragged` ones trimmed, then those not `kept` dropped."""
     if len(ragged) == len(raws):
         raws = list(map(str.strip, raws, repeat(strip_chars)))
     else:
         for i in ragged.tolist():
             raws[i] = raws[i].strip(strip_chars)
-    kept = starts < ends
     if not kept.all():
         drop = np.flatnonzero(~kept)
         if len(drop) > 16:
@@ -435,8 +595,7 @@ def _pieces(raws: list[str], data: np.ndarray, spaces: dict[str, np.ndarray], te
         else:
             for i in reversed(drop.tolist()):
                 del raws[i]
-        starts, ends = starts[kept], ends[kept]
-    return raws, starts, ends
+    return raws
 
 
 def _stepped(starts: np.ndarray, ends: np.ndarray, data: np.ndarray,
@@ -486,13 +645,23 @@ def _split(chunk: str, delims: Delimiters, first_number: int, out: _Chunks,
            strip_elements: bool, whole: bool) -> int:
     """Split one interchange (`whole`: the file's only one) into `out`."""
     strip_chars = _strip_chars(delims)
-    raws = chunk.split(delims.terminator)
     data = spaces = pieces = None
     if chunk.isascii():
         data = np.frombuffer(chunk.encode("ascii"), dtype=np.uint8)
         spaces = _spaces(data)
     # the first segment (an ISA pads its fields) is always trimmed one by one
-    loose = _loose_whitespace(chunk, len(raws[0]) + 1, delims, spaces, data)
+    first_end = chunk.find(delims.terminator)
+    loose = _loose_whitespace(chunk, (first_end if first_end >= 0 else len(chunk)) + 1, delims,
+                              spaces, data)
+    if whole and data is not None and not loose:
+        pieces = _pieces(None, data, spaces, delims.terminator, strip_chars)
+        if pieces is not None and len(pieces[1]):  # plain: no text per segment made here
+            _, starts, ends = pieces
+            tokens = out.tokens
+            tokens._plain = _Plain(chunk, data, starts, ends, delims, strip_elements)
+            tokens._texts = tokens._codes = tokens._numbers = tokens._delimiters = None
+            return len(starts)
+    raws = chunk.split(delims.terminator)
     if data is not None:
         pieces = _pieces(raws, data, spaces, delims.terminator, strip_chars)
     if pieces is None:
@@ -500,13 +669,6 @@ def _split(chunk: str, delims: Delimiters, first_number: int, out: _Chunks,
     else:
         raws = pieces[0]
     n = len(raws)
-    if whole and pieces is not None and not loose and n:
-        _, starts, ends = pieces
-        tokens = out.tokens
-        tokens._plain = _Plain(np.array(raws, dtype=object), data, starts, ends, delims,
-                               strip_elements)
-        tokens._texts = tokens._codes = tokens._numbers = tokens._delimiters = None
-        return n
     out.add(*_texts_and_codes(raws, delims, loose, strip_elements))
     out.tokens.numbers.extend(range(first_number + 1, first_number + n + 1))
     out.tokens.delimiters.extend([delims] * n)

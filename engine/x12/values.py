@@ -105,6 +105,18 @@ def date_text(token: str) -> str | None:
     return token if valid_date(token) else None
 
 
+DAY_TYPE = np.dtype("datetime64[us]")  # how the tables hold dates
+NO_DAY = np.datetime64("NaT", "us")
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def day(text: str) -> np.datetime64:
+    """A CCYYMMDD date as the tables hold it; NaT for anything else."""
+    if not isinstance(text, str) or not valid_date(text):
+        return NO_DAY
+    return np.datetime64(f"{text[:4]}-{text[4:6]}-{text[6:]}", "us")
+
+
 @functools.lru_cache(maxsize=1 << 12)
 def valid_date(token: str) -> bool:
     if len(token) != 8 or not token.isascii() or not token.isdigit():
