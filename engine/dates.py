@@ -146,18 +146,18 @@ def cells_to_dates(cells: Cells, index: pd.Index,
     bad = np.zeros(len(cells), dtype=bool)
     if not cells.is_str.all():
         rest = np.flatnonzero(~cells.is_str)
-        values, types, na = cells.rest()
+        types, na = cells.rest_types()
         known = ~na
         is_dt = of_type(types, dt.datetime, dt.date, pd.Timestamp)
         is_num = of_type(types, int, float, np.float64, np.int64) & known
         if is_dt.any():
             # equal dates, datetimes and Timestamps convert alike: once per distinct value
             # (the usual column holds only dates: no copy of its million cells)
-            codes, distinct = pd.factorize(values if is_dt.all() else values[is_dt])
+            codes, distinct = cells.rest_factorized(is_dt)
             converted = pd.to_datetime(pd.Series(distinct, dtype=object), errors="coerce")
-            _put(out, rest[is_dt], converted.to_numpy()[codes])
+            out[rest[is_dt]] = _exact(converted.to_numpy(), out.dtype)[codes]
         if is_num.any():
-            serial = pd.Series(values[is_num], dtype=object).astype("float64")
+            serial = pd.Series(cells.rest()[0][is_num], dtype=object).astype("float64")
             ok = (serial >= _MIN_SERIAL) & (serial <= _MAX_SERIAL)
             days = pd.to_timedelta(np.floor(serial.where(ok, 0)), unit="D")
             _put(out, rest[is_num], (EXCEL_EPOCH + days).where(ok, pd.NaT).to_numpy())
@@ -171,7 +171,7 @@ def cells_to_dates(cells: Cells, index: pd.Index,
         else:
             parsed_s, text_bad_s, _ = text_to_dates(pd.Series(strings, dtype=object), order)
             parsed, text_bad = parsed_s.to_numpy(), text_bad_s.to_numpy(dtype=bool)
-        _put(out, np.flatnonzero(cells.is_str), parsed[codes])
+        out[cells.is_str] = _exact(parsed, out.dtype)[codes]
         bad[cells.is_str] = text_bad[codes]
     # to the day, as Series.dt.normalize (numpy's day unit floors, before 1970 too)
     days = out.astype("datetime64[D]").astype("datetime64[us]")
@@ -180,7 +180,13 @@ def cells_to_dates(cells: Cells, index: pd.Index,
 
 def _put(out: np.ndarray, at: np.ndarray, values: np.ndarray) -> None:
     """out[at] = values, refusing (as a datetime64[us] Series would) to drop sub-microseconds."""
-    exact = values.astype(out.dtype)
+    out[at] = _exact(values, out.dtype)
+
+
+def _exact(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """`values` as `dtype`, refusing (as a datetime64[us] Series would) to drop sub-microseconds;
+    checked on the distinct values, before they are spread over a million cells."""
+    exact = values.astype(dtype)
     if not np.array_equal(exact.astype(values.dtype), values, equal_nan=True):
-        raise TypeError(f"Invalid value '{values}' for dtype '{out.dtype}'")
-    out[at] = exact
+        raise TypeError(f"Invalid value '{values}' for dtype '{dtype}'")
+    return exact

@@ -115,15 +115,20 @@ def cells_to_cents(cells: Cells, index: pd.Index,
         bad[is_text] = text_bad[codes]
     rest = ~is_text
     if rest.any():
-        values, types, na = cells.rest()
+        types, na = cells.rest_types()
         known = ~na
         is_num = of_type(types, int, float, np.float64, np.int64) & known
-        rest_cents = np.zeros(len(values), dtype=np.int64)
-        rest_missing = np.ones(len(values), dtype=bool)
-        rest_bad = np.zeros(len(values), dtype=bool)
+        rest_cents = np.zeros(len(na), dtype=np.int64)
+        rest_missing = np.ones(len(na), dtype=bool)
+        rest_bad = np.zeros(len(na), dtype=bool)
         if is_num.any():
-            numbers = values if is_num.all() else values[is_num]  # usually all: not copied
-            num_cents, nonfinite = _numbers_to_cents(numbers.astype(np.float64))
+            if (is_num & ~of_type(types, float, np.float64)).any():  # whole numbers typed as int
+                values = cells.rest()[0]
+                numbers = values[is_num].astype(np.float64)
+            else:  # floats, as converted for the blanks already
+                floats = cells.rest_floats()
+                numbers = floats if is_num.all() else floats[is_num]  # usually all: not copied
+            num_cents, nonfinite = _numbers_to_cents(numbers)
             rest_cents[is_num] = np.where(nonfinite, 0, num_cents)
             rest_missing[is_num] = nonfinite
             rest_bad[is_num] = nonfinite

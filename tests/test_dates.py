@@ -102,3 +102,30 @@ def test_repeated_datetimes_become_midnight_of_their_day_before_1970_too():
     assert dates.tolist()[:3] == [pd.Timestamp("1960-05-01"), pd.Timestamp("2026-03-15"),
                                   pd.Timestamp("1960-05-01")]
     assert pd.isna(dates.iloc[3]) and bad.tolist() == [False] * 4
+
+
+def test_date_cells_among_a_few_text_ones_are_coded_on_the_whole_column():
+    import datetime as dt
+
+    import numpy as np
+
+    from engine.dates import cells_to_dates
+    from engine.ids import Cells, of_type
+
+    days = [dt.date(2026, 1, 1 + i % 28) for i in range(200)]
+    values = np.array(days + ["03/15/2026", None, dt.datetime(2026, 2, 3, 9, 30),
+                              pd.Timestamp("2026-01-05"), "", 45000.0], dtype=object)
+    cells = Cells(values)
+    for taken in (cells, cells.take(np.arange(1, len(values)))):
+        _, types, _ = taken.rest()
+        is_dt = of_type(types, dt.datetime, dt.date, pd.Timestamp)
+        codes, distinct = taken.rest_factorized(is_dt)
+        assert list(distinct[codes]) == list(taken.rest()[0][is_dt])
+        assert len(distinct) == len(set(distinct.tolist()))
+        assert not any(isinstance(v, str) for v in distinct)  # only what the cells hold
+    parsed, bad = cells_to_dates(cells.take(np.arange(1, len(values))), pd.RangeIndex(205))
+    expected = [pd.Timestamp(d) for d in days[1:]] + [
+        pd.Timestamp("2026-03-15"), pd.NaT, pd.Timestamp("2026-02-03"),
+        pd.Timestamp("2026-01-05"), pd.NaT, pd.Timestamp("2023-03-15")]
+    assert parsed.tolist() == expected
+    assert not bad.any()

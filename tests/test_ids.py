@@ -222,3 +222,105 @@ def test_type_codes_without_pandas_hash_table_are_the_same(monkeypatch):
     plain_codes, plain_kinds = ids.type_codes(values)
     assert plain_kinds == kinds == [float, str, type(None), int, Text, dt.date]
     assert plain_codes.tolist() == codes.tolist() == [0, 1, 2, 3, 4, 5, 1, 0, 2]
+
+
+def test_type_codes_by_address_are_those_of_the_hash_tables(monkeypatch):
+    import datetime as dt
+
+    from engine import ids
+
+    class Text(str):
+        pass
+
+    # a type first met past the first cells is found all the same
+    values = np.empty(5000, dtype=object)
+    values[:] = ["a", 1.0] * 2490 + [None, 1, Text("a"), dt.date(2026, 1, 2), "b"] * 4
+    codes, kinds = ids.type_codes(values)
+    assert kinds == [str, float, type(None), int, Text, dt.date]
+    monkeypatch.setattr(ids, "ctypes", None)  # no addresses: pandas' object hash table
+    table_codes, table_kinds = ids.type_codes(values)
+    monkeypatch.setattr(ids, "_ObjectHashTable", None)  # nor that: a dict
+    plain_codes, plain_kinds = ids.type_codes(values)
+    assert table_kinds == plain_kinds == kinds
+    assert table_codes.tolist() == plain_codes.tolist() == codes.tolist()
+    assert [kinds[c] for c in codes] == [type(v) for v in values]
+
+
+def test_none_at_tells_the_nones_of_any_object_array(monkeypatch):
+    from engine import ids
+
+    values = np.array(["a", None, float("nan"), "", None, 0], dtype=object)
+    assert ids.none_at(values).tolist() == [False, True, False, False, True, False]
+    assert ids.none_at(values[::2]).tolist() == [False, False, True]
+    assert ids.none_at(values[:0]).tolist() == []
+    monkeypatch.setattr(ids, "ctypes", None)
+    assert ids.none_at(values) is None
+
+
+def test_ids_with_blanks_among_them_are_read_as_they_are_not_coded():
+    from engine.ids import _hardly_repeat, cells_text_and_key
+
+    claims = np.array([f"INV-{i:07d}" if i % 5 else "" for i in range(3000)], dtype=object)
+    assert _hardly_repeat(claims)
+    cells = Cells(claims)
+    assert cells.as_is() and cells.strings == claims.tolist()
+    text, key, missing = cells_text_and_key(cells, "id")
+    assert text.tolist() == [c or None for c in claims]
+    assert key.tolist() == [re.sub(r"(?<![0-9])0+(?=[0-9])", "", c.replace("-", "")) or None
+                            for c in claims]
+    assert missing.tolist() == [not c for c in claims]
+    mostly_blank = np.array(["", "", "", "x1"] * 300, dtype=object)
+    assert not _hardly_repeat(mostly_blank) and not Cells(mostly_blank).as_is()
+    assert not _hardly_repeat(np.array(["a", "b", "a", "c"] * 300, dtype=object))
+
+
+def test_texts_that_need_nothing_done_are_the_strings_and_the_cells_stay_as_read():
+    values = np.array(["INV-1", "INV-2", "INV-3"], dtype=object)
+    text, blank = Cells(values).texts()
+    assert text is values and not blank.any()
+    for odd in ("", " INV-9", "INV-9\t"):
+        values = np.array(["INV-1", odd, "INV-3"], dtype=object)
+        as_read = values.tolist()
+        text, blank = Cells(values).texts()
+        assert text.tolist() == ["INV-1", odd.strip() or None, "INV-3"]
+        assert values.tolist() == as_read
+
+
+def test_text_matches_looks_for_the_needle_in_either_case_only_where_it_can_be():
+    match = re.compile(r"^\s*totals?\s*$", re.IGNORECASE).match
+    for values, expected in ((["INV-1", "TOTAL", "x"], [False, True, False]),
+                             (["INV-1", "Total", "x"], [False, True, False]),
+                             (["INV-1", "INV-2", "x"], [False, False, False]),
+                             (["Ünï", "TOTAL"], [False, True])):
+        cells = Cells(np.array(values, dtype=object))
+        assert cells.text_matches(match, "total").tolist() == expected
+
+
+def test_leading_zeros_are_dropped_as_the_regex_drops_them_with_nul_characters_too():
+    import random
+
+    from engine.ids import _LEADING_ZEROS, _drop_leading_zeros
+
+    rnd = random.Random(11)
+    for _ in range(3000):
+        text = "".join(rnd.choice("0000019A\n\0") for _ in range(rnd.randint(0, 14)))
+        assert _drop_leading_zeros(text) == _LEADING_ZEROS.sub("", text), repr(text)
+
+
+def test_floats_are_converted_once_for_blanks_amounts_and_numbers():
+    from engine.money import cells_to_cents
+
+    values = np.array([1.5, float("nan"), np.float64(2.25), None, 3, "4.00", True, -0.0],
+                      dtype=object)
+    cells = Cells(values)
+    assert cells.blank().tolist() == [False, True, False, True, False, False, False, False]
+    is_float, floats = cells._column.floats()
+    assert is_float.tolist() == [True, True, True, False, False, False, False, True]
+    assert np.array_equal(floats, [1.5, np.nan, 2.25, np.nan, np.nan, np.nan, np.nan, -0.0],
+                          equal_nan=True)
+    cents, bad = cells_to_cents(cells, pd.RangeIndex(len(values)))
+    assert cents.tolist() == [150, pd.NA, 225, pd.NA, 300, 400, pd.NA, 0]
+    assert bad.tolist() == [False, False, False, False, False, False, True, False]
+    only_floats = Cells(np.array([1.5, 2.0, float("inf")], dtype=object))
+    cents, bad = cells_to_cents(only_floats, pd.RangeIndex(3))
+    assert cents.tolist() == [150, 200, pd.NA] and bad.tolist() == [False, False, True]

@@ -23,6 +23,7 @@ from engine.ids import (
     Cells,
     cells_text,
     cells_text_and_key,
+    none_at,
     of_type,
     share_equal,
     type_codes,
@@ -31,6 +32,11 @@ from engine.money import cells_to_cents
 from engine.read.grid import EXCEL_ERRORS, Grid
 from engine.settings import Settings
 from engine.tables import SHEETS, Field
+
+try:  # how pandas makes a StringArray of values it has checked (pandas internals)
+    from pandas._libs.arrays import NDArrayBacked as _NDArrayBacked
+except ImportError:  # pragma: no cover - a pandas without it: pd.array checks them again
+    _NDArrayBacked = None
 
 HEADER_SCAN_ROWS = 30
 _TOTAL_LABEL = re.compile(r"^\s*(grand\s*|sub\s*)?totals?\s*:?\s*$", re.IGNORECASE)
@@ -140,6 +146,28 @@ def _text(values) -> pd.api.extensions.ExtensionArray:
     return pd.array(values, dtype="str", copy=False)
 
 
+_STR = pd.array([], dtype="str")
+
+
+def _read_text(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """`_text` of an object array made here of str and None only (its Nones become NA in
+    place): pd.array would look at every cell again to learn that, a pass over a million
+    scattered strings per column (≈ 0.03 s); the Nones are found by address instead."""
+    none = (none_at(values) if type(_STR) is pd.arrays.StringArray and values.flags.c_contiguous
+            else None)
+    if none is None or _NDArrayBacked is None:
+        return _text(values)
+    values[none] = _STR.dtype.na_value
+    array = pd.arrays.StringArray.__new__(pd.arrays.StringArray)
+    _NDArrayBacked.__init__(array, values, _STR.dtype)
+    return array
+
+
+def _as_array(items: list) -> np.ndarray:
+    """A list as a 1-D object array (np.array would look into each item for more dimensions)."""
+    return np.fromiter(items, dtype=object, count=len(items))
+
+
 def _matrix(body: list[list]) -> np.ndarray:
     """The rows as a 2-D object array; short rows are padded with None."""
     if not body:
@@ -183,10 +211,13 @@ def _numbered(prefix: str, numbers: np.ndarray) -> list[str]:
 
 def _types(matrix: np.ndarray) -> tuple[np.ndarray, list[type]]:
     """The exact type of each cell (`type_codes`), looked up in memory order: the order calamine
-    made the cells in, much faster than column by column."""
+    made the cells in, much faster than column by column. The codes are then laid out column by
+    column, in bytes, since from here on each column's are read on their own: a fifth of the
+    cost of reading them out of rows."""
     order = "F" if matrix.flags.f_contiguous and not matrix.flags.c_contiguous else "C"
     codes, kinds = type_codes(matrix.ravel(order=order))
-    return codes.reshape(matrix.shape, order=order), kinds
+    small = codes.astype(np.uint8 if len(kinds) <= 255 else np.intp, copy=False)
+    return np.asfortranarray(small.reshape(matrix.shape, order=order)), kinds
 
 
 def _totals(values: np.ndarray) -> np.ndarray:
@@ -274,12 +305,12 @@ def _identifiers(columns: dict[str, Any], at: np.ndarray) -> dict[str, pd.Series
 def _whole_numbers(cells: Cells) -> np.ndarray | None:
     """A column of whole numbers in number cells (blanks NaN), as floats; None when some cell
     is anything else, since only whole numbers read back from their display text unchanged."""
-    values, types, na = cells.rest()
+    types, na = cells.rest_types()
     is_float = of_type(types, float, np.float64)
     if not (is_float | na).all() or not cells.spread(cells.texts()[1], True).all():
         return None
     numbers = np.full(len(cells), np.nan)
-    floats = values[is_float].astype(np.float64)
+    floats = cells.rest_floats()[is_float]
     finite = np.isfinite(floats)
     if not ((floats[finite] == np.floor(floats[finite])) & (np.abs(floats[finite]) < 1e15)).all():
         return None
@@ -331,8 +362,9 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
     kept = np.arange(n)
     if n:
         blank = np.ones(n, dtype=bool)
-        for c in cells.values():
-            blank &= c.blank()
+        for c in cells.values():  # past the first column few rows are left to look at
+            maybe = np.flatnonzero(blank)
+            blank[maybe] = c.blank() if len(maybe) == n else c.take(maybe).blank()
         is_total = np.zeros(n, dtype=bool)
         for i in range(width):
             is_total |= (cells[i].text_matches(_TOTAL_LABEL.match, "total") if i in cells
@@ -344,7 +376,7 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
     # the table's columns (those of `columns_of`) as arrays, made into one frame at the end
     out: dict[str, Any] = {
         "sheet": grid.name, "row": index.astype("int64"),
-        "source": _text(_numbered(prefix, index.to_numpy()))}
+        "source": _read_text(_as_array(_numbered(prefix, index.to_numpy())))}
     problems: list[_Problem] = []
     drop = np.zeros(m, dtype=bool)
     uncached_rows: dict[str, list[int]] = {}
@@ -369,7 +401,7 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
         stale = (np.isin(index, uncached_rows[f.name]) if f.name in uncached_rows
                  else np.zeros(m, dtype=bool))
         errored = raw.text_matches(_EXCEL_ERROR.match, "#")
-        shown_errors = raw.values[errored].tolist() if errored.any() else []
+        shown_errors = raw.values_at(np.flatnonzero(errored)).tolist() if errored.any() else []
         if stale.any() or shown_errors:
             values = raw.values.copy()
             values[stale | errored] = None
@@ -385,12 +417,12 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
                     key[same] = invoice[1][same]
                 if f.name == "invoice":
                     invoice = text, key
-            out[f.name] = _text(text)
-            out[f"{f.name}_key"] = _text(key)
+            out[f.name] = _read_text(text)
+            out[f"{f.name}_key"] = _read_text(key)
             what = "a value"
         elif f.kind == "text":
             text, missing = cells_text(raw)
-            out[f.name] = _text(text)
+            out[f.name] = _read_text(text)
             what = "a value"
         elif f.kind == "money":
             typed, bad_s = cells_to_cents(raw, index, settings.decimal_comma)
@@ -434,7 +466,7 @@ def read_sheet(grid: Grid, sheet: str, settings: Settings, file: str) -> SheetRe
         empty = empty & ~stale
         if bad.any():
             at = np.flatnonzero(bad)
-            message = ([f"'{str(v)[:40]}' is not {what}" for v in raw.values[at].tolist()]
+            message = ([f"'{str(v)[:40]}' is not {what}" for v in raw.values_at(at).tolist()]
                        if f.kind in ("money", "date", "int", "number")
                        else f"the value is not {what}")
             problems.append(_Problem(at, header_text, message, severity))

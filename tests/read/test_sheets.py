@@ -300,3 +300,34 @@ def test_numbered_texts_are_the_prefix_and_each_number(prefix, numbers):
 
     assert _numbered(prefix, np.array(numbers, dtype=np.int64)) == [
         f"{prefix}{n}" for n in numbers]
+
+
+def test_read_text_is_what_pd_array_makes_of_the_same_texts(monkeypatch):
+    import numpy as np
+
+    from engine.read import sheets
+
+    texts = ["INV-1", None, "", "José", None]
+    made = sheets._read_text(np.array(texts, dtype=object))
+    expected = pd.array(np.array(texts, dtype=object), dtype="str")
+    assert made.dtype == expected.dtype and made.equals(expected)
+    assert made._ndarray.tolist()[:4] == expected._ndarray.tolist()[:4]
+    strided = np.array(texts * 2, dtype=object)[::2]  # not contiguous: pd.array makes it
+    assert sheets._read_text(strided).equals(pd.array(strided, dtype="str"))
+    monkeypatch.setattr(sheets, "_NDArrayBacked", None)
+    assert sheets._read_text(np.array(texts, dtype=object)).equals(expected)
+
+
+def test_cell_types_are_laid_out_column_by_column():
+    import numpy as np
+
+    from engine.ids import type_codes
+    from engine.read.sheets import _matrix, _types
+
+    rows = [["a", 1.0, None], ["b", dt.date(2026, 1, 2), 3], ["c", 2.0, "x"]]
+    matrix = _matrix(rows)
+    codes, kinds = _types(matrix)
+    assert codes.flags.f_contiguous and codes.dtype == np.uint8
+    assert [[kinds[c] for c in row] for row in codes.tolist()] == [
+        [type(v) for v in row] for row in rows]
+    assert kinds == type_codes(matrix.ravel())[1]
