@@ -475,16 +475,15 @@ def render_worksheet(sheet: ResultSheet, layout: SheetLayout, styles: StyleIds,
                         f'<t xml:space="preserve">{cell_text(h)}</t></is></c>'
                         for i, h in enumerate(bl.headers))
         yield f'<row r="{bl.header_row}">{cells}</row>'.encode()
-        links = _link_targets(block, bl)
+        links, wanted = _link_targets(block, bl, MAX_HYPERLINKS - len(hyperlinks))
+        n_links += wanted
         for lo in range(0, bl.n_rows, CHUNK_ROWS):
             hi = min(lo + CHUNK_ROWS, bl.n_rows)
             yield _rows_chunk(block, bl, lo, hi, styles, date1904, links)
         for col_idx, rows, locations in links:
-            room = max(MAX_HYPERLINKS - n_links, 0)
-            n_links += len(rows)
             letter = col_letter(col_idx)
             hyperlinks.extend(f'<hyperlink ref="{letter}{r}" location="{loc}"/>'
-                              for r, loc in zip(rows[:room].tolist(), locations[:room]))
+                              for r, loc in zip(rows.tolist(), locations))
     if n_links > MAX_HYPERLINKS:
         log.warning("%s: %d links left out; Excel allows %d hyperlinks per sheet",
                     sheet.name, n_links - MAX_HYPERLINKS, MAX_HYPERLINKS)
@@ -539,18 +538,25 @@ def link_rows(block: Block, bl: BlockLayout, link) -> tuple[pd.Series, pd.Series
     return sheet, row, np.flatnonzero(ok)
 
 
-def _link_targets(block: Block, bl: BlockLayout) -> list[tuple[int, np.ndarray, list[str]]]:
-    """For each Link: (column index, sheet rows that link, `'Sheet'!A12` locations)."""
+def _link_targets(block: Block, bl: BlockLayout,
+                  room: int) -> tuple[list[tuple[int, np.ndarray, list[str]]], int]:
+    """For each Link: (column index, sheet rows that link, `'Sheet'!A12` locations), the first
+    `room` links of the block only (Excel keeps MAX_HYPERLINKS a sheet: a cell past them gets
+    neither a link nor the look of one); and how many links the block wanted."""
     out = []
+    wanted = 0
     names = [c.name for c in block.columns]
     for link in block.links:
         sheet, row, idx = link_rows(block, bl, link)
+        wanted += len(idx)
+        idx = idx[:max(room, 0)]
+        room -= len(idx)
         quoted = {name: xml_escape(quote_sheet(str(name)), attr=True)
                   for name in pd.unique(sheet.to_numpy()[idx])}
         locs = [f"{quoted[s]}!A{r}" for s, r in
                 zip(sheet.to_numpy()[idx].tolist(), row.to_numpy()[idx].astype(np.int64).tolist())]
         out.append((names.index(link.column), bl.first_data_row + idx, locs))
-    return out
+    return out, wanted
 
 
 def _rows_chunk(block: Block, bl: BlockLayout, lo: int, hi: int, styles: StyleIds,
@@ -570,7 +576,11 @@ def _rows_chunk(block: Block, bl: BlockLayout, lo: int, hi: int, styles: StyleId
         linked = None
         for col_idx, link_rows, _ in links:
             if col_idx == i and col.kind == "text":
-                mask = np.isin(rows, link_rows)
+                # link rows ascend: those of this chunk are a slice of them
+                inside = link_rows[np.searchsorted(link_rows, rows[0]):
+                                   np.searchsorted(link_rows, rows[-1], side="right")]
+                mask = np.zeros(n, dtype=bool)
+                mask[inside - rows[0]] = True
                 linked = mask if linked is None else (linked | mask)
         cells = _column_cells(col, data[col.name], col_letter(i), styles, date1904, linked)
         j = 3 + 5 * i
