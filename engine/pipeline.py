@@ -78,9 +78,8 @@ def reconcile(inputs: Inputs, as_of: pd.Timestamp, remit: Remit | None = None) -
                                     totals, settings, as_of, matches.invoice_at)
     in_plan = plans.plan_invoice_keys(plan_tables.plan_status)
     if len(in_plan):
-        marks = in_plan.drop_duplicates("invoice_key").set_index("invoice_key")
-        totals["plan"] = totals["invoice_key"].map(marks["plan"])
-        totals["plan_completed"] = totals["invoice_key"].map(marks["plan_completed"]).fillna(False)
+        totals["plan"], plan_completed = plans.plan_marks(totals["invoice_key"], in_plan)
+        totals["plan_completed"] = plan_completed.fillna(False)
         totals["in_plan"] = totals["plan"].notna() & ~totals["plan_completed"].astype(bool)
     ctx = Context(as_of=as_of, settings=settings, tables=inputs.tables, invoice_totals=totals,
                   payments=payments, applications=matches.applications,

@@ -661,3 +661,20 @@ def plan_invoice_keys(plan_status: pd.DataFrame) -> pd.DataFrame:
     df = df.drop_duplicates("invoice_key", keep="first").reset_index(drop=True)
     df["invoice_key"] = df["invoice_key"].astype(object)
     return df[["invoice_key", "plan", "plan_completed"]]
+
+
+def plan_marks(invoice_keys: pd.Series, in_plan: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """`invoice_keys.map(...)` of `in_plan`'s (plan_invoice_keys) plan and plan_completed: the
+    plan each invoice is in and whether it is completed, NaN for an invoice in none. Each key is
+    looked up once for both: a Series.map hashes every key again, and invoice_totals has a row
+    per invoice."""
+    marks = in_plan.drop_duplicates("invoice_key").set_index("invoice_key")
+    at = marks.index.get_indexer(invoice_keys)  # -1: in no plan
+    in_none = bool((at < 0).any()) or not len(at)  # (no keys: objects too, as Series.map gives)
+
+    def mapped(column: str) -> pd.Series:
+        values = marks[column].to_numpy()
+        # as Series.map takes: NaN for an invoice in none, which makes booleans objects
+        values = np.append(values.astype(object), np.nan)[at] if in_none else values[at]
+        return pd.Series(values, index=invoice_keys.index, name=invoice_keys.name)
+    return mapped("plan"), mapped("plan_completed")

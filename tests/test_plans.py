@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 from engine.findings import FINDING_COLUMNS
-from engine.plans import PlanTables, build_plans, plan_invoice_keys
+from engine.plans import PlanTables, build_plans, plan_invoice_keys, plan_marks
 from engine.settings import Settings
 from engine.tables import SHEETS, columns_of
 
@@ -479,6 +479,19 @@ def test_plan_invoice_keys_several_invoices_and_plans():
     assert sorted(keys["invoice_key"]) == ["INV1", "INV2", "INV3"]
     assert dict(zip(keys["invoice_key"], keys["plan"])) == {
         "INV1": "PP-1", "INV2": "PP-1", "INV3": "PP-2"}
+
+
+@pytest.mark.parametrize("invoices", [["INV3", "INV9", "INV1"], ["INV3", "INV1", "INV2"], []])
+def test_plan_marks_are_what_mapping_each_column_gives(invoices):
+    plans = plans_table(plan(plan="PP-1", invoice="INV-1"), {"plan": "PP-1", "invoice": "INV-2"},
+                        plan(plan="PP-2", invoice="INV-3", patient_id="MRN-9"))
+    in_plan = plan_invoice_keys(build(plans).plan_status)
+    in_plan.loc[in_plan["plan"] == "PP-2", "plan_completed"] = True
+    keys = pd.Series(invoices, index=range(7, 7 + len(invoices)), dtype="str", name="invoice_key")
+    plan_of, completed = plan_marks(keys, in_plan)
+    marks = in_plan.set_index("invoice_key")
+    pd.testing.assert_series_equal(plan_of, keys.map(marks["plan"]))
+    pd.testing.assert_series_equal(completed, keys.map(marks["plan_completed"]))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -426,6 +426,16 @@ def _postings(payments: pd.DataFrame) -> pd.DataFrame:
     }, copy=False)
 
 
+def _with_postings(pairs: pd.DataFrame, post: pd.DataFrame) -> pd.DataFrame:
+    """`pairs.join(post, on="pay_row")`. `_postings` numbers its rows 0, 1, …, so every pay_row
+    is found by arithmetic on that RangeIndex, where a join would hash a million labels."""
+    at = (post.index.get_indexer(pairs["pay_row"]) if isinstance(post.index, pd.RangeIndex)
+          else None)
+    if at is None or (at < 0).any():
+        return pairs.join(post, on="pay_row")
+    return pd.concat([pairs, post.take(at).set_axis(pairs.index)], axis=1)
+
+
 def _by_reference(dep: pd.DataFrame, names: pd.DataFrame, post: pd.DataFrame,
                   tol: int) -> pd.DataFrame:
     """Deposits explained by postings of the same reference: (dep, explained_by, pays)."""
@@ -457,7 +467,7 @@ def _by_reference(dep: pd.DataFrame, names: pd.DataFrame, post: pd.DataFrame,
     pairs = dnames.merge(pnames, on="key", how="inner")
     if pairs.empty:
         return none()
-    pairs = pairs.join(post[["pay", "label", "method", "date", "amount"]], on="pay_row")
+    pairs = _with_postings(pairs, post[["pay", "label", "method", "date", "amount"]])
     pairs["dep_date"] = pairs["dep"].map(dep["date"]).to_numpy()
     pairs["dep_amount"] = pairs["dep"].map(dep["amount"]).astype(_INT64).to_numpy()
     lag = (pairs["dep_date"] - pairs["date"]).dt.days
@@ -522,8 +532,8 @@ def _by_batch(dep: pd.DataFrame, post: pd.DataFrame, tol: int) -> pd.DataFrame:
     if dep.empty or post.empty:
         return none()
     group_at, groups = pd.factorize(post["mgroup"].to_numpy(dtype=object), sort=True)
-    batch_key, batch_at = np.unique(_days(post["date"]) * len(groups) + group_at,
-                                    return_inverse=True)
+    # np.unique's numbers, hashed rather than sorting every posting: a few batches get sorted
+    batch_at, batch_key = pd.factorize(_days(post["date"]) * len(groups) + group_at, sort=True)
     batch_day, batch_group = np.divmod(batch_key, len(groups))
     total = np.zeros(len(batch_key), dtype="int64")
     np.add.at(total, batch_at, post["amount"].to_numpy(dtype="int64"))

@@ -60,8 +60,8 @@ def _claims_to_invoices(claims: pd.DataFrame,
     by_claim, by_invoice = codes[n_claims:n_claims + n_invoices], codes[n_claims + n_invoices:]
     invoice_of = np.full(codes.max(initial=0) + 1, -1)
     invoice_of[by_invoice] = own
-    named, first = np.unique(by_claim, return_index=True)
-    invoice_of[named] = first  # the claim key wins
+    first = np.flatnonzero(~pd.Series(by_claim).duplicated().to_numpy())  # hashed: no sort
+    invoice_of[by_claim[first]] = first  # the claim key wins
     invoice_of[0] = -1
     return invoice_of[claim], claim
 
@@ -201,9 +201,14 @@ def _contracts(lines: pd.DataFrame, invoice_lines: pd.DataFrame, fees: pd.DataFr
 
 
 def _first_other_reason(reasons: pd.DataFrame, by: str, of: pd.Series):
-    """(group, reason) of the first of `reasons` for each of `of`."""
+    """(group, reason) of the first of `reasons` for each of `of`: `of.map` of each column, but
+    text columns (as the 835 reader gives them) take one look-up of `of` for both."""
     first = reasons.drop_duplicates(by).set_index(by)
-    return of.map(first["group"]), of.map(first["reason"])
+    if not all(isinstance(first[c].dtype, pd.StringDtype) for c in ("group", "reason")):
+        return of.map(first["group"]), of.map(first["reason"])
+    at = first.index.get_indexer(of)  # -1: no such reason, missing as Series.map leaves it
+    return tuple(pd.Series(first[c].array.take(at, allow_fill=True), index=of.index, name=of.name)
+                 for c in ("group", "reason"))
 
 
 def _denials(claims: pd.DataFrame, lines: pd.DataFrame, adj: pd.DataFrame,

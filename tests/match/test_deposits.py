@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from builders import (DEPOSIT_HEADER, MAR2, PAYMENT_HEADER, dep, inputs_from_rows,
                       transactions, tx)
 from engine import normalise
-from engine.match.deposits import MATCH_COLUMNS, STATUSES, match_deposits
+from engine.match.deposits import MATCH_COLUMNS, STATUSES, _with_postings, match_deposits
 from engine.settings import Settings
 from engine.x12.read import read_835
 
@@ -267,3 +268,15 @@ def test_tokens_of_joined_texts_keep_their_owner_and_order():
     assert got["key"].tolist() == ["4512", "A12", "77", "4512", "0A1", "0"]
     assert got["pos"].tolist() == [0, 1, 0, 0, 0, 1]
     assert _tokens(pd.Series(["no digits", None], dtype="object")).empty
+
+
+@pytest.mark.parametrize("labels, pay_row", [(None, [2, 0, 2, 1]), ([5, 7, 9], [9, 5, 9]),
+                                             (None, [2, 3, 0])])
+def test_with_postings_is_the_join_on_pay_row(labels, pay_row):
+    post = pd.DataFrame({"pay": [10, 11, 12], "label": pd.Series(["P1", "P2", "P3"], dtype=object),
+                         "method": pd.Series(["EFT", None, "Check"], dtype=object),
+                         "date": pd.to_datetime(["2026-03-02", "2026-03-03", "2026-03-04"]),
+                         "amount": pd.array([100, 250, 100], dtype="Int64")}, index=labels)
+    pairs = pd.DataFrame({"dep": range(3, 3 + len(pay_row)), "key": "T1", "pay_row": pay_row},
+                         index=range(4, 4 + len(pay_row)))
+    pd.testing.assert_frame_equal(_with_postings(pairs, post), pairs.join(post, on="pay_row"))

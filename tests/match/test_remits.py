@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from engine.match.remits import _claims_to_invoices, _pair_reversals
+from engine.match.remits import (
+    _claims_to_invoices,
+    _first_other_reason,
+    _pair_reversals,
+)
 
 
 def test_claim_key_wins_over_invoice_key_and_the_first_invoice_wins():
@@ -58,3 +63,16 @@ def test_each_reversal_cancels_the_earliest_original_not_already_cancelled():
     assert _pairs(claims) == ([-1, -1, 10, 11, -1], [12, 13, -1, -1, -1])
     # one reversal of a claim paid twice cancels the first payment
     assert _pairs(claims.iloc[:3]) == ([-1, -1, 10], [12, -1, -1])
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_first_other_reason_is_what_mapping_each_column_gives(dtype):
+    reasons = pd.DataFrame({"claim_index": pd.array([3, 1, 3, 7], dtype="Int64"),
+                            "group": pd.Series(["CO", "OA", "PI", "CO"], dtype=dtype),
+                            "reason": pd.Series(["97", "18", "50", "16"], dtype=dtype)})
+    of = pd.Series(pd.array([1, 2, 3, None, 7, 1], dtype="Int64"), index=range(10, 16),
+                   name="claim_index")
+    group, reason = _first_other_reason(reasons, "claim_index", of)
+    first = reasons.drop_duplicates("claim_index").set_index("claim_index")
+    pd.testing.assert_series_equal(group, of.map(first["group"]))
+    pd.testing.assert_series_equal(reason, of.map(first["reason"]))
