@@ -148,14 +148,15 @@ def parse_money_text(text: str, decimal_comma: bool = False) -> int | None:
 
 
 def decimal_to_cents(text: str) -> int | None:
-    """A plain decimal (as in X12: `123.4`, `-12`, `.5`) in cents; None when not one."""
+    """A plain decimal (as in X12: `123.4`, `-12`, `.5`) in cents; None when not one, or when
+    its cents have more digits than Decimal's precision holds (`1E26`: no amount anyone paid)."""
     try:
         value = Decimal(text)
+        if not value.is_finite():
+            return None
+        return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     except (InvalidOperation, ValueError):
         return None
-    if not value.is_finite():
-        return None
-    return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def format_cents(cents: int | None) -> str:

@@ -107,6 +107,8 @@ def test_decimal_to_cents_for_x12_amounts():
     assert decimal_to_cents("0.005") == 1
     assert decimal_to_cents("abc") is None
     assert decimal_to_cents("NaN") is None
+    # more digits of cents than Decimal's 28 hold: unreadable, not an InvalidOperation
+    assert decimal_to_cents("1E26") is None and decimal_to_cents("-1e400") is None
 
 
 def test_format_cents_for_messages():
