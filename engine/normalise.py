@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from engine.positions import first_of_each
 from engine.settings import Settings
 
 _ADJUSTMENT = r"(?i)write[\s\-]*off|adjust|contractual|discount|w/o|courtesy|bad\s*debt"
@@ -31,7 +32,7 @@ def invoice_totals(invoices: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     keys = invoices["invoice_key"].to_numpy()
     invoice = pd.factorize(keys if in_order else keys[lines])[0]  # -1: no invoice key
     # numbered in order of appearance: an invoice's first line has a number above all before it
-    first = np.flatnonzero(invoice > np.maximum.accumulate(np.append(-1, invoice))[:-1])
+    first = first_of_each(invoice)
     n = len(first)
     of_line = np.full(len(invoices), -1)  # each line's invoice number, by position in `invoices`
     of_line[lines] = invoice

@@ -33,6 +33,12 @@ def shares_number(codes: np.ndarray) -> np.ndarray:
     return (codes >= 0) & (count[codes + 1] > 1)
 
 
+def first_of_each(codes: np.ndarray) -> np.ndarray:
+    """Where each number of a `pd.factorize` (numbered by first appearance; -1: missing) first
+    appears: there it is above every number before it."""
+    return np.flatnonzero(codes > np.maximum.accumulate(np.append(-1, codes))[:-1])
+
+
 def equal_pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions (i, j) where left[i] == right[j] for values numbered 1, 2, … (0: missing, equal
     to nothing), in an inner merge's order: by i, then j."""

@@ -32,3 +32,16 @@ def test_shares_number_marks_numbers_held_by_more_than_one_row():
     codes = np.array([2, -1, 0, 2, 1, -1, 0, 3])
     assert shares_number(codes).tolist() == [True, False, True, True, False, False, True, False]
     assert shares_number(np.array([], dtype=np.intp)).tolist() == []
+
+
+@given(st.lists(st.sampled_from(["a", "b", "c", None]), max_size=30))
+def test_first_of_each_is_where_each_number_first_appears(values):
+    from engine.positions import first_of_each
+
+    codes = pd.factorize(pd.Series(values, dtype=object))[0]
+    seen, expected = set(), []
+    for i, c in enumerate(codes.tolist()):
+        if c >= 0 and c not in seen:
+            seen.add(c)
+            expected.append(i)
+    assert first_of_each(codes).tolist() == expected

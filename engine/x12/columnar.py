@@ -12,9 +12,9 @@ row number rather than repeated per segment. The kinds whose texts hardly repeat
 read from a plain file's bytes where the tokenizer kept them and the file has a thousand or more
 (`_Bytes`): a text is made only for the elements kept as text (a claim number, a patient's name
 once per distinct name), and amounts and codes are told apart by their bytes and each distinct
-one parsed once, by the same `cents`; otherwise they are split without numbering them. The envelopes and transaction headers — a
-few segments per transaction — still go through the state machine, which thereby keeps the only
-say on them.
+one parsed once, by the same `cents`; otherwise they are split without numbering them. The
+envelopes and transaction headers — a few segments per transaction — still go through the state
+machine, which thereby keeps the only say on them.
 
 Whether a file qualifies is decided first, and conservatively: if any claim-level segment is one
 the state machine would report (an unreadable amount or date, a CLP without its number or status,

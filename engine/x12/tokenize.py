@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import as_strided
 
+from engine.positions import first_of_each
 from engine.read.memory import paused_gc
 
 _WHITESPACE = " \t\r\n\x0b\x0c"
@@ -242,7 +243,7 @@ class _Plain:
         found = distinct_spans(self.data, starts, self.ends[positions] - starts)
         if found is None:
             codes, _ = pd.factorize(np.array(self.texts_at(positions), dtype=object))
-            found = codes, _first_of_each(codes)
+            found = codes, first_of_each(codes)
         return found
 
     def spans(self, positions: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -366,21 +367,11 @@ def distinct_spans(data: np.ndarray, starts: np.ndarray,
         hashed *= _HASH_FACTOR
         hashed += word
     codes, _ = pd.factorize(hashed)
-    firsts = _first_of_each(codes)
+    firsts = first_of_each(codes)
     if len(firsts) and not ((lengths[firsts][codes] == lengths).all()
                             and all((word[firsts][codes] == word).all() for word in words)):
         return None
     return codes, firsts
-
-
-def _first_of_each(codes: np.ndarray) -> np.ndarray:
-    """Where each code of a `pd.factorize` first appears (codes are numbered as they do)."""
-    if not len(codes):
-        return np.zeros(0, dtype=np.intp)
-    seen = np.maximum.accumulate(codes)
-    new = np.ones(len(codes), dtype=bool)
-    new[1:] = seen[1:] > seen[:-1]
-    return np.flatnonzero(new)
 
 
 def decode(data: bytes | str) -> str:
